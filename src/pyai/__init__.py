@@ -1,0 +1,1 @@
+"""PyAI Server: a self-hostable implementation of the PyAI Voice AI API."""
