@@ -1,0 +1,1 @@
+"""HTTP routers, one per product surface; they parse, authorize and call the product services."""

@@ -1,0 +1,70 @@
+"""Turn every failure into one of the contract's two envelopes; never an HTML page or a trace."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pyai.gateway.errors import ApiError, ProblemError
+
+log = logging.getLogger("pyai.errors")
+
+_STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+                 415: "unsupported_media_type", 400: "invalid_request"}
+
+
+def request_id(request: Request) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
+def _field(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or str(loc[-1] if loc else "body")
+
+
+def validation_problem(exc: RequestValidationError) -> ProblemError:
+    """Name the first bad field in ``detail`` and ``param``; malformed JSON gets its own code."""
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": "value_error"}
+    if first.get("type") == "json_invalid":
+        return ProblemError(400, "invalid_json", f"Request body is not valid JSON: {first.get('msg')}",
+                            title="Invalid JSON", param="body")
+    field = _field(tuple(first.get("loc", ())))
+    msg = first.get("msg", "invalid value")
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return ProblemError(400, "invalid_request", f"{field}: {msg}{more}", title="Invalid request", param=field)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError):  # noqa: ANN202
+        return exc.response()
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError):  # noqa: ANN202
+        return exc.response(request_id(request))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):  # noqa: ANN202
+        return validation_problem(exc).response(request_id(request))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):  # noqa: ANN202
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            detail = f"No route {request.method} {request.url.path}."
+        elif exc.status_code == 405:
+            detail = f"Method {request.method} is not allowed on {request.url.path}."
+        else:
+            detail = str(exc.detail)
+        return ProblemError(exc.status_code, code, detail, headers=dict(exc.headers or {})).response(
+            request_id(request))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):  # noqa: ANN202
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return ProblemError(500, "internal_error", "An internal error occurred; quote the request id.",
+                            title="Internal error").response(request_id(request))

@@ -1,0 +1,80 @@
+"""The ASGI application: routers, middleware, error envelopes, lifespan (services, workers)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from pyai.api import error_handlers, files, identity, models, not_implemented, sandbox
+from pyai.contract import HTTP_METHODS, seed_spec
+from pyai.jobs.worker import Worker
+from pyai.middleware import RequestIdMiddleware
+from pyai.services import Services
+from pyai.settings import Settings
+
+log = logging.getLogger("pyai.app")
+
+ROUTERS = (identity.router, models.router, sandbox.router, files.router)
+
+
+def _openapi(app: FastAPI) -> dict:
+    """Our generated description, dressed in the contract's info/security, plus WebSocket ops.
+
+    FastAPI does not describe WebSocket routes, so the contract's own operation text is used for
+    those paths; everything else comes from the routes actually mounted.
+    """
+    if app.openapi_schema:
+        return app.openapi_schema
+    seed = seed_spec()
+    doc = get_openapi(title=seed["info"]["title"], version=seed["info"]["version"], routes=app.routes,
+                      description=seed["info"]["description"], tags=seed.get("tags"))
+    doc["servers"] = seed.get("servers", [])
+    doc["security"] = seed.get("security", [])
+    components = doc.setdefault("components", {})
+    components["securitySchemes"] = seed["components"]["securitySchemes"]
+    for name, schema in seed["components"]["schemas"].items():
+        components.setdefault("schemas", {}).setdefault(name, schema)
+    for name, resp in seed["components"]["responses"].items():
+        components.setdefault("responses", {}).setdefault(name, resp)
+    for path, item in seed["paths"].items():
+        for method, op in item.items():
+            if method in HTTP_METHODS:
+                doc["paths"].setdefault(path, {}).setdefault(method, op)
+    app.openapi_schema = doc
+    return doc
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services.build(settings)
+        app.state.services = services
+        worker = None
+        if settings.worker_in_process:
+            if services.db.is_sqlite:
+                released = await services.jobs.release_all_running()
+                if released:
+                    log.info("re-queued %d job(s) orphaned by the previous run", released)
+            worker = Worker(services.jobs, services, settings.job_poll_seconds)
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker:
+                await worker.stop()
+            await services.close()
+
+    app = FastAPI(title="PyAI API", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    for router in ROUTERS:
+        app.include_router(router)
+    not_implemented.install(app)
+    error_handlers.install(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

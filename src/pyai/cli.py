@@ -1,0 +1,254 @@
+"""``pyai``: serve, worker, keys, orgs, credit, migrate, doctor.
+
+Scripts and tests rely on these flags and on ``--json`` output, so they are kept stable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from pyai.gateway import identity, scopes
+from pyai.settings import Settings
+from pyai.store.db import Database
+from pyai.store.migrate import upgrade
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    return Settings(**overrides)
+
+
+async def _with_session(settings: Settings, fn):  # noqa: ANN001, ANN202 - async callback
+    db = Database(settings.resolved_database_url)
+    try:
+        async with db.session() as s:
+            result = await fn(s)
+            await s.commit()
+            return result
+    finally:
+        await db.dispose()
+
+
+def _migrate(settings: Settings) -> None:
+    settings.ensure_dirs()
+    upgrade(settings.resolved_database_url)
+
+
+async def _bootstrap(settings: Settings) -> identity.IssuedKey | None:
+    """On an empty database create the first org + project and an admin live key."""
+
+    async def run(s):  # noqa: ANN001, ANN202
+        if await identity.org_count(s):
+            return None
+        org, project = await identity.create_org(s, "default", plan="self-hosted")
+        return await identity.issue_key(s, settings.secret, org_id=org.id, project_id=project.id,
+                                        env="live", scopes=["*"], label="admin")
+
+    return await _with_session(settings, run)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pyai.app import create_app
+    from pyai.logging_setup import configure
+
+    settings = _settings(args)
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    configure(settings.log_level)
+    _migrate(settings)
+    first = asyncio.run(_bootstrap(settings))
+    if first:
+        print("Created org", first.org_id, "with an admin key (shown once, store it now):", flush=True)
+        print(f"  PYAI_API_KEY={first.api_key}", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                access_log=False, loop="uvloop", http="httptools", ws="websockets-sansio", timeout_graceful_shutdown=5)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from pyai import app as _registers_job_handlers  # noqa: F401 - importing routers registers handlers
+    from pyai.jobs.worker import Worker
+    from pyai.logging_setup import configure
+    from pyai.services import Services
+
+    settings = _settings(args)
+    configure(settings.log_level)
+    _migrate(settings)
+
+    async def run() -> None:
+        services = Services.build(settings)
+        worker = Worker(services.jobs, services, settings.job_poll_seconds, concurrency=args.concurrency)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        worker.start()
+        await stop.wait()
+        await worker.stop()
+        await services.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _migrate(settings)
+    try:
+        granted = scopes.parse(args.scopes)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    async def run(s):  # noqa: ANN001, ANN202
+        if args.org:
+            project = await identity.default_project(s, args.org)
+            if project is None:
+                raise SystemExit(f"error: no org {args.org}")
+            org_id, project_id = args.org, project.id
+        else:
+            org, project = await identity.create_org(s, args.name or "org", plan=args.plan or settings.default_plan)
+            org_id, project_id = org.id, project.id
+        if args.credit_cents:
+            await identity.grant_credit(s, org_id, args.credit_cents, reason="cli grant")
+        return await identity.issue_key(
+            s, settings.secret, org_id=org_id, project_id=project_id, env=args.env, scopes=granted,
+            expires_in=args.expires_in, budget_cents=args.budget_cents,
+            daily_unit_cap=args.daily_cap if args.daily_cap is not None else (
+                settings.sandbox_daily_unit_cap if args.env == "test" else None),
+            label=args.label,
+        )
+
+    key = asyncio.run(_with_session(settings, run))
+    print(json.dumps(key.as_dict()) if args.json else key.api_key)
+    return 0
+
+
+def _simple(settings: Settings, fn, ok: str, missing: str) -> int:  # noqa: ANN001
+    _migrate(settings)
+    if asyncio.run(_with_session(settings, fn)):
+        print(ok)
+        return 0
+    print(missing, file=sys.stderr)
+    return 1
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    return _simple(_settings(args), lambda s: identity.revoke_key(s, args.key_id),
+                   f"revoked {args.key_id}", f"error: no active key {args.key_id}")
+
+
+def cmd_orgs_suspend(args: argparse.Namespace) -> int:
+    return _simple(_settings(args), lambda s: identity.set_org_status(s, args.org_id, "suspended"),
+                   f"suspended {args.org_id}", f"error: no org {args.org_id}")
+
+
+def cmd_orgs_activate(args: argparse.Namespace) -> int:
+    return _simple(_settings(args), lambda s: identity.set_org_status(s, args.org_id, "active"),
+                   f"activated {args.org_id}", f"error: no org {args.org_id}")
+
+
+def cmd_credit_grant(args: argparse.Namespace) -> int:
+    async def grant(s):  # noqa: ANN001, ANN202
+        try:
+            await identity.grant_credit(s, args.org_id, args.cents, reason="cli grant")
+            return True
+        except LookupError:
+            return False
+
+    return _simple(_settings(args), grant, f"granted {args.cents} cents to {args.org_id}",
+                   f"error: no org {args.org_id}")
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _migrate(settings)
+    print("database is at the latest revision")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from pyai.doctor import run_checks
+
+    settings = _settings(args)
+    failures = 0
+    for check in run_checks(settings):
+        mark = "ok  " if check.ok else "FAIL"
+        print(f"[{mark}] {check.name}: {check.detail}")
+        if not check.ok:
+            failures += 1
+            print(f"       fix: {check.fix}")
+    return 1 if failures else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pyai", description="PyAI Server")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default=os.environ.get("PYAI_DATA_DIR"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the API server")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(fn=cmd_serve)
+
+    worker = sub.add_parser("worker", parents=[common], help="run background job workers")
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.set_defaults(fn=cmd_worker)
+
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="keys_cmd", required=True)
+    create = keys.add_parser("create", parents=[common], help="create a key (and an org without --org)")
+    create.add_argument("--org")
+    create.add_argument("--name", help="name of the new org (without --org)")
+    create.add_argument("--plan", help="plan of the new org (default PYAI_DEFAULT_PLAN)")
+    create.add_argument("--env", choices=["live", "test"], default="live")
+    create.add_argument("--scopes", default="*")
+    create.add_argument("--credit-cents", type=int, default=0)
+    create.add_argument("--budget-cents", type=int, default=None)
+    create.add_argument("--daily-cap", type=int, default=None, help="daily unit cap (test keys)")
+    create.add_argument("--expires-in", type=int, default=None, metavar="SECONDS")
+    create.add_argument("--label")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(fn=cmd_keys_create)
+    revoke = keys.add_parser("revoke", parents=[common])
+    revoke.add_argument("key_id")
+    revoke.set_defaults(fn=cmd_keys_revoke)
+
+    orgs = sub.add_parser("orgs", help="manage orgs").add_subparsers(dest="orgs_cmd", required=True)
+    suspend = orgs.add_parser("suspend", parents=[common])
+    suspend.add_argument("org_id")
+    suspend.set_defaults(fn=cmd_orgs_suspend)
+    activate = orgs.add_parser("activate", parents=[common])
+    activate.add_argument("org_id")
+    activate.set_defaults(fn=cmd_orgs_activate)
+
+    credit = sub.add_parser("credit", help="prepaid credit").add_subparsers(dest="credit_cmd", required=True)
+    grant = credit.add_parser("grant", parents=[common])
+    grant.add_argument("org_id")
+    grant.add_argument("cents", type=int)
+    grant.set_defaults(fn=cmd_credit_grant)
+
+    sub.add_parser("migrate", parents=[common], help="apply database migrations").set_defaults(fn=cmd_migrate)
+    sub.add_parser("doctor", parents=[common], help="check the installation").set_defaults(fn=cmd_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""``pyai doctor``: checks what a deployment needs and says how to fix what is missing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+from pyai.settings import Settings
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _database(settings: Settings) -> Check:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from pyai.store.migrate import alembic_config
+
+    url = settings.resolved_database_url
+
+    async def current() -> str | None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+        finally:
+            await engine.dispose()
+
+    safe_url = url.split("@")[-1]
+    try:
+        rev = asyncio.run(current())
+    except Exception as e:  # any driver error is the finding itself
+        return Check("database", False, f"cannot connect to {safe_url}: {e}",
+                     "check PYAI_DATABASE_URL and that the server is running")
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    if rev != head:
+        return Check("database", False, f"{safe_url} at revision {rev}, latest is {head}", "run `pyai migrate`")
+    return Check("database", True, f"{safe_url} at revision {rev}")
+
+
+def _blob_dir(settings: Settings) -> Check:
+    try:
+        settings.ensure_dirs()
+        with tempfile.NamedTemporaryFile(dir=settings.blob_dir):
+            pass
+        return Check("blob store", True, f"{settings.blob_dir.resolve()} is writable")
+    except OSError as e:
+        return Check("blob store", False, str(e), f"make {settings.blob_dir} writable or set PYAI_DATA_DIR")
+
+
+def _engines() -> list[Check]:
+    checks = []
+    try:
+        import pocketsphinx
+
+        model = os.path.join(os.path.dirname(pocketsphinx.__file__), "model", "en-us")
+        ok = os.path.isdir(model)
+        checks.append(Check("stt: pocketsphinx", ok, f"model dir {model}", "reinstall: make setup"))
+    except ImportError as e:
+        checks.append(Check("stt: pocketsphinx", False, str(e), "make setup"))
+    for binary in ("espeak-ng", "flite"):
+        path = shutil.which(binary)
+        checks.append(Check(f"tts: {binary}", bool(path), path or "not found",
+                            f"apt-get install {binary} (make setup does this)"))
+    return checks
+
+
+def _redis(settings: Settings) -> Check | None:
+    if not settings.redis_url:
+        return None
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_timeout=2).ping()
+        return Check("redis", True, "PING ok")
+    except Exception as e:
+        return Check("redis", False, str(e), "check PYAI_REDIS_URL and that Redis is running")
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    checks = [_blob_dir(settings), _database(settings), *_engines()]
+    if (r := _redis(settings)) is not None:
+        checks.append(r)
+    return checks

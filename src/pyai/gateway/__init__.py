@@ -1,0 +1,1 @@
+"""The gateway: authentication, scopes, limits, billing gate, metering and error envelopes."""

@@ -1,0 +1,164 @@
+"""Authentication and authorization of HTTP requests and WebSocket upgrades.
+
+A key is accepted from ``Authorization: Bearer``, ``x-api-key``, and on WebSockets from the
+``pyai-key.<key>`` subprotocol or ``?api_key=`` (``?access_token=`` too on ``/v1/realtime``).
+The signature is checked first (no I/O); the key row and org are then read through a short TTL
+cache so a hot key costs no database round trip, while a revocation or suspension still takes
+effect within ``key_cache_seconds``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from pyai.gateway import keys, scopes
+from pyai.gateway.billing import Billing
+from pyai.gateway.errors import ApiError
+from pyai.gateway.limits import ConcurrencyLimiter, RateLimiter
+from pyai.gateway.principal import Principal
+from pyai.settings import Settings
+from pyai.store.db import Database
+from pyai.store.ids import now_ms
+from pyai.store.models import ApiKey, Org
+
+SUBPROTOCOL_PREFIX = "pyai-key."
+
+
+@dataclass(slots=True)
+class _CachedKey:
+    row: ApiKey
+    org: Org
+    fetched: float
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message)
+
+
+def credential_from(conn: HTTPConnection) -> tuple[str | None, str | None]:
+    """Find the key in a request or upgrade; returns ``(key, accepted_subprotocol)``."""
+    auth = conn.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip(), None
+    if key := conn.headers.get("x-api-key"):
+        return key.strip(), None
+    if conn.scope["type"] == "websocket":
+        offered = conn.headers.get("sec-websocket-protocol", "")
+        for proto in (p.strip() for p in offered.split(",")):
+            if proto.startswith(SUBPROTOCOL_PREFIX):
+                return proto[len(SUBPROTOCOL_PREFIX):], proto
+        params = conn.query_params
+        if key := params.get("api_key"):
+            return key, None
+        if conn.url.path.rstrip("/").endswith("/v1/realtime") and (key := params.get("access_token")):
+            return key, None
+    return None, None
+
+
+class Gateway:
+    """Resolves keys to principals and enforces scopes, origins, rate limits and concurrency."""
+
+    def __init__(self, settings: Settings, db: Database, billing: Billing) -> None:
+        self.settings = settings
+        self.db = db
+        self.billing = billing
+        self.secret = settings.secret
+        self.rate = RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst, settings.redis_url)
+        self.concurrency = ConcurrencyLimiter(settings.lease_ttl_seconds, settings.redis_url)
+        self._cache: dict[str, _CachedKey] = {}
+
+    async def _load(self, key_id: str) -> _CachedKey | None:
+        hit = self._cache.get(key_id)
+        now = time.monotonic()
+        if hit and now - hit.fetched < self.settings.key_cache_seconds:
+            return hit
+        async with self.db.session() as s:
+            row = await s.get(ApiKey, key_id)
+            org = await s.get(Org, row.org_id) if row else None
+        if row is None or org is None:
+            self._cache.pop(key_id, None)
+            return None
+        entry = _CachedKey(row, org, now)
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[key_id] = entry
+        return entry
+
+    async def resolve(self, token: str | None) -> Principal:
+        """Turn a plaintext key into a principal or raise 401."""
+        if not token:
+            raise _unauthorized(
+                "Missing API key: send 'Authorization: Bearer <key>' (or 'x-api-key'; "
+                "on WebSockets the 'pyai-key.<key>' subprotocol)."
+            )
+        claims = keys.verify(self.secret, token)
+        if claims is None:
+            raise _unauthorized("Invalid API key.")
+        if claims.expires_at is not None and claims.expires_at <= now_ms():
+            raise _unauthorized("API key expired.")
+        cached = await self._load(claims.key_id)
+        if cached is None or not hmac.compare_digest(cached.row.key_hash, keys.hash_key(token)):
+            raise _unauthorized("Invalid API key.")
+        row, org = cached.row, cached.org
+        if row.status != "active":
+            raise _unauthorized("API key revoked.")
+        return Principal(
+            key_id=row.id, org_id=row.org_id, project_id=row.project_id, env=row.env,
+            scopes=tuple(row.scopes), status=row.status, expires_at=row.expires_at,
+            budget_cents=row.budget_cents, daily_unit_cap=row.daily_unit_cap,
+            org_status=org.status, plan=org.plan, monthly_units=org.monthly_units,
+        )
+
+    def allowed_origins(self, key_id: str) -> list[str] | None:
+        cached = self._cache.get(key_id)
+        return cached.row.allowed_origins if cached else None
+
+    def check(self, p: Principal, conn: HTTPConnection, scope: str | None, *, allow_suspended: bool = False) -> None:
+        """Org status, origin allow-list and scope: 403s in the contract's wording."""
+        if p.org_status != "active" and not allow_suspended:
+            raise ApiError(403, "forbidden", f"org_suspended: organization {p.org_id} is suspended.")
+        origin = conn.headers.get("origin")
+        allowed = self.allowed_origins(p.key_id)
+        if origin and allowed and origin not in allowed:
+            raise ApiError(403, "origin_not_allowed", f"Origin '{origin}' is not allow-listed for this key.")
+        if scope and not scopes.grants(p.scopes, scope):
+            raise ApiError(403, "forbidden",
+                           f"insufficient_scope: this key lacks the '{scope}' scope.", param=scope)
+
+    async def admit(
+        self, conn: HTTPConnection, scope: str | None, *, billable: bool = False,
+        allow_suspended: bool = False,
+    ) -> Principal:
+        """The whole gate for one request or upgrade, in contract order: 401, 403, 429, 402."""
+        token, _ = credential_from(conn)
+        p = await self.resolve(token)
+        self.check(p, conn, scope, allow_suspended=allow_suspended)
+        await self.rate.hit(p.key_id)
+        if billable:
+            await self.billing.gate(p)
+        return p
+
+    async def close(self) -> None:
+        await self.concurrency.close()
+
+
+def gateway_of(conn: HTTPConnection) -> Gateway:
+    return conn.app.state.services.gateway
+
+
+def authorize(scope: str | None = None, *, billable: bool = False, allow_suspended: bool = False):
+    """FastAPI dependency: ``p: Principal = authorize("hear:transcribe", billable=True)``."""
+
+    async def dependency(request: Request) -> Principal:
+        p = await gateway_of(request).admit(request, scope, billable=billable, allow_suspended=allow_suspended)
+        request.state.principal = p
+        return p
+
+    return Depends(dependency)

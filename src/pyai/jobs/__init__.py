@@ -1,0 +1,1 @@
+"""Durable background jobs: a row per job is the source of truth; workers claim, run and finish them."""

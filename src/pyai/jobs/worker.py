@@ -1,0 +1,111 @@
+"""The worker loop and the handler registry.
+
+Product modules register a coroutine per job kind with :func:`handler`. The server runs one
+in-process worker (the only one on SQLite); ``pyai worker`` runs more as separate processes on
+PostgreSQL, each claiming with ``SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pyai.jobs.queue import JobQueue
+from pyai.store.models import Job
+
+log = logging.getLogger("pyai.jobs")
+
+
+class PermanentJobError(Exception):
+    """The job cannot succeed on retry (bad input); fail it at once with this message."""
+
+
+@dataclass
+class JobContext:
+    job: Job
+    queue: JobQueue
+    worker_id: str
+    services: Any
+
+    async def still_mine(self) -> bool:
+        """Heartbeat; False once the job was cancelled, so the handler can stop early."""
+        return await self.queue.heartbeat(self.job.id, self.worker_id)
+
+
+Handler = Callable[[JobContext], Awaitable[dict[str, Any]]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+class Worker:
+    def __init__(self, queue: JobQueue, services: Any, poll_seconds: float, concurrency: int = 1) -> None:
+        self.queue = queue
+        self.services = services
+        self.poll_seconds = poll_seconds
+        self.concurrency = concurrency
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        queue.listeners.append(self._wake.set)
+
+    async def run_one(self) -> bool:
+        job = await self.queue.claim(sorted(HANDLERS), self.worker_id)
+        if job is None:
+            return False
+        ctx = JobContext(job, self.queue, self.worker_id, self.services)
+        beat = asyncio.create_task(self._heartbeat(job.id))
+        try:
+            result = await HANDLERS[job.kind](ctx)
+            if not await self.queue.complete(job.id, self.worker_id, result):
+                log.info("job %s finished but was cancelled or taken over; result dropped", job.id)
+        except PermanentJobError as e:
+            await self.queue.fail(job, self.worker_id, str(e), permanent=True)
+        except Exception as e:  # a bug or transient fault: retried with backoff
+            log.exception("job %s (%s) attempt %d failed", job.id, job.kind, job.attempts)
+            await self.queue.fail(job, self.worker_id, f"{type(e).__name__}: {e}", permanent=False)
+        finally:
+            beat.cancel()
+        return True
+
+    async def _heartbeat(self, job_id: str) -> None:
+        interval = self.queue.lease_ms / 3000
+        while True:
+            await asyncio.sleep(interval)
+            await self.queue.heartbeat(job_id, self.worker_id)
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if await self.run_one():
+                    continue
+            except Exception:
+                log.exception("worker loop error")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            except TimeoutError:
+                pass
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._loop()) for _ in range(self.concurrency)]
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,1 @@
+"""Outbound networking: the SSRF guard every server-initiated request goes through."""

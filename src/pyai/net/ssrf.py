@@ -1,0 +1,76 @@
+"""SSRF guard for URLs the server fetches or calls (audio_url, webhooks, kb endpoints, tools).
+
+A URL must be https (http too in test mode), and every address its host resolves to must be a
+public unicast address: private, loopback, link-local (cloud metadata), multicast and reserved
+ranges are refused. Test mode additionally allows loopback so the suite can run local receivers.
+Redirects are never followed (a redirect could point inside). Known gap: the connection resolves
+the host again, so a DNS answer that flips between check and connect (rebinding) is not caught.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+import httpx
+
+
+class UnsafeUrlError(ValueError):
+    """The URL may not be fetched; the message says why (safe to show the caller)."""
+
+
+async def vet_url(url: str, *, allow_loopback: bool = False) -> tuple[str, str]:
+    """Validate ``url``; returns ``(host, ip)`` of a vetted address to connect to."""
+    parts = urlsplit(url)
+    allowed = ("https", "http") if allow_loopback else ("https",)
+    if parts.scheme not in allowed:
+        raise UnsafeUrlError(f"URL scheme must be {' or '.join(allowed)}")
+    if not parts.hostname:
+        raise UnsafeUrlError("URL has no host")
+    if parts.username or parts.password:
+        raise UnsafeUrlError("URL may not carry credentials")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise UnsafeUrlError(f"cannot resolve host {parts.hostname}") from e
+    addresses = {info[4][0] for info in infos}
+    for addr in addresses:
+        ip = ipaddress.ip_address(addr.split("%")[0])
+        if ip.is_loopback and allow_loopback:
+            continue
+        if not ip.is_global or ip.is_multicast or ip.is_reserved:
+            raise UnsafeUrlError(f"host {parts.hostname} resolves to a non-public address")
+    return parts.hostname, sorted(addresses)[0]
+
+
+async def fetch_limited(
+    url: str, *, max_bytes: int, timeout: float, allow_loopback: bool = False
+) -> tuple[bytes, str | None]:
+    """GET a vetted URL, refusing bodies over ``max_bytes``; returns ``(body, content_type)``."""
+    await vet_url(url, allow_loopback=allow_loopback)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        async with client.stream("GET", url) as resp:
+            if resp.status_code != 200:
+                raise UnsafeUrlError(f"fetching the URL returned HTTP {resp.status_code}")
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise UnsafeUrlError(f"remote file is larger than {max_bytes} bytes")
+            chunks, size = [], 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UnsafeUrlError(f"remote file is larger than {max_bytes} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks), resp.headers.get("content-type")
+
+
+async def post_json(
+    url: str, content: bytes, headers: dict[str, str], *, timeout: float, allow_loopback: bool = False
+) -> httpx.Response:
+    """POST to a vetted URL without following redirects (a redirect could point inside)."""
+    await vet_url(url, allow_loopback=allow_loopback)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        return await client.post(url, content=content, headers={"content-type": "application/json", **headers})

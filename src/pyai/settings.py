@@ -1,0 +1,104 @@
+"""Runtime configuration.
+
+Every knob is a ``PYAI_*`` environment variable with a safe default, so ``pyai serve`` on a
+fresh machine needs no configuration at all (SQLite + local blobs under ``./data``), while a
+scaled-out deployment only sets ``PYAI_DATABASE_URL`` and ``PYAI_REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FILE = "secret.key"
+
+
+class Settings(BaseSettings):
+    """All server settings; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="PYAI_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default sqlite under data_dir"
+    )
+    redis_url: str | None = None
+    secret_key: str | None = Field(default=None, repr=False)
+    public_base_url: str | None = Field(
+        default=None, description="Base URL used in signed links; default: the request's own"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "info"
+    test_mode: bool = Field(
+        default=False, description="Test suites only: lets outbound URLs reach loopback"
+    )
+
+    # Gateway limits (per key).
+    rate_limit_rps: int = 50
+    rate_limit_burst: int = 100
+    realtime_concurrency: int = 10
+    lease_ttl_seconds: float = 30.0
+    key_cache_seconds: float = 2.0
+
+    # Billing.
+    free_monthly_grant_cents: int = 0
+    default_plan: str = "payg"
+
+    # Sandbox keys.
+    sandbox_enabled: bool = True
+    sandbox_key_ttl_seconds: int = 7 * 24 * 3600
+    sandbox_daily_unit_cap: int = 3600
+    sandbox_mints_per_hour: int = 10
+
+    # Uploads.
+    max_upload_bytes: int = 25 * 1024 * 1024
+
+    # Durable jobs.
+    worker_in_process: bool = True
+    job_lease_seconds: float = 60.0
+    job_poll_seconds: float = 0.5
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file inside the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'pyai.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The server secret: from the environment, else generated once and kept in the data dir.
+
+        Keys, signed URLs and webhook signatures all hang off it, so it must survive restarts;
+        it is never logged (``repr=False``).
+        """
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            try:
+                tmp.rename(path) if not path.exists() else tmp.unlink()
+            except FileExistsError:  # another process won the race; use its secret
+                tmp.unlink(missing_ok=True)
+        return path.read_text().strip().encode()
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.blob_dir.mkdir(parents=True, exist_ok=True)
