@@ -28,11 +28,11 @@ def _database(settings: Settings) -> Check:
 
     url = settings.resolved_database_url
 
-    async def current() -> str | None:
+    async def current() -> set[str]:
         engine = create_async_engine(url)
         try:
             async with engine.connect() as conn:
-                return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+                return set(await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads()))
         finally:
             await engine.dispose()
 
@@ -42,10 +42,11 @@ def _database(settings: Settings) -> Check:
     except Exception as e:  # any driver error is the finding itself
         return Check("database", False, f"cannot connect to {safe_url}: {e}",
                      "check PYAI_DATABASE_URL and that the server is running")
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-    if rev != head:
-        return Check("database", False, f"{safe_url} at revision {rev}, latest is {head}", "run `pyai migrate`")
-    return Check("database", True, f"{safe_url} at revision {rev}")
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    if rev != heads:
+        return Check("database", False, f"{safe_url} at {sorted(rev)}, latest is {sorted(heads)}",
+                     "run `pyai migrate`")
+    return Check("database", True, f"{safe_url} at {', '.join(sorted(rev))}")
 
 
 def _blob_dir(settings: Settings) -> Check:

@@ -18,8 +18,12 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database to ``revision``; safe to call on every start (a no-op when current)."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Bring the database to ``revision``; safe to call on every start (a no-op when current).
+
+    Each product keeps its own migration branch off the foundation revision, so the default
+    target is every head.
+    """
     command.upgrade(alembic_config(database_url), revision)
 
 
