@@ -34,7 +34,7 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         settings.ensure_dirs()
         db = Database(settings.resolved_database_url)
-        billing = Billing(db, settings.free_monthly_grant_cents)
+        billing = Billing(db, settings.free_monthly_grant_cents, settings.key_cache_seconds)
         return cls(
             settings=settings,
             db=db,

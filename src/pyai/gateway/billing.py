@@ -65,11 +65,19 @@ def format_units(seconds: float) -> str:
 
 
 class Billing:
-    """The gate in front of billable calls and the ledger behind them."""
+    """The gate in front of billable calls and the ledger behind them.
 
-    def __init__(self, db: Database, free_monthly_grant_cents: int = 0) -> None:
+    The org's available credit is cached per process for ``cache_seconds`` (the same window as
+    the key cache) and dropped whenever this process meters the org, so ``/v1/me`` and the gate
+    cost no database round trip on a hot key; credit granted by another process shows up within
+    that window.
+    """
+
+    def __init__(self, db: Database, free_monthly_grant_cents: int = 0, cache_seconds: float = 2.0) -> None:
         self.db = db
         self.free_monthly_grant_cents = free_monthly_grant_cents
+        self.cache_seconds = cache_seconds
+        self._credit: dict[str, tuple[float, int]] = {}
 
     @staticmethod
     def is_gated(p: Principal) -> bool:
@@ -91,6 +99,7 @@ class Billing:
                 )
             )
             await s.commit()
+        self._credit.pop(p.org_id, None)
         return float(seconds)
 
     async def _spend_cents(self, *conds) -> float:
@@ -104,6 +113,9 @@ class Billing:
 
     async def available_cents(self, p: Principal) -> int:
         """Grants minus org spend across all periods (plus the monthly free grant when gated)."""
+        hit = self._credit.get(p.org_id)
+        if hit and time.monotonic() - hit[0] < self.cache_seconds:
+            return hit[1]
         async with self.db.session() as s:
             granted = await s.scalar(
                 select(func.coalesce(func.sum(CreditGrant.cents), 0)).where(
@@ -112,7 +124,9 @@ class Billing:
             )
         spent = await self._spend_cents(UsageEvent.org_id == p.org_id, UsageEvent.env == "live")
         free = self.free_monthly_grant_cents if self.is_gated(p) else 0
-        return math.floor(int(granted or 0) + free - spent)
+        available = math.floor(int(granted or 0) + free - spent)
+        self._credit[p.org_id] = (time.monotonic(), available)
+        return available
 
     async def key_spend_cents(self, p: Principal) -> float:
         return await self._spend_cents(
