@@ -108,15 +108,8 @@ class ConcurrencyLimiter:
         return sum(1 for v in self._mem.get(bucket, {}).values() if v > now)
 
     @asynccontextmanager
-    async def session(self, bucket: str, cap: int) -> AsyncIterator[str]:
-        """Hold a lease for the life of a realtime session, renewing it in the background."""
-        lease = await self.try_acquire(bucket, cap)
-        if lease is None:
-            raise ApiError(
-                429, "concurrency_limit_exceeded",
-                f"This key already has {cap} concurrent realtime sessions open.",
-                headers={"Retry-After": "1"},
-            )
+    async def hold(self, bucket: str, lease: str) -> AsyncIterator[None]:
+        """Keep ``lease`` alive for the life of a session, renewing it in the background."""
 
         async def renew_forever() -> None:
             while True:
@@ -125,7 +118,7 @@ class ConcurrencyLimiter:
 
         renewer = asyncio.create_task(renew_forever())
         try:
-            yield lease
+            yield
         finally:
             renewer.cancel()
             await self.release(bucket, lease)

@@ -1,0 +1,99 @@
+"""Body parsing after authentication, with contract-shaped errors that name the bad field."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from fastapi import Request, UploadFile
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from pyai.gateway.errors import ProblemError, bad_request
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Allowance for multipart framing and text fields on top of the file-size limit.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _too_large(limit: int, param: str) -> ProblemError:
+    return ProblemError(400, "payload_too_large", f"{param}: upload exceeds the {limit}-byte limit.",
+                        title="Payload too large", param=param)
+
+
+async def json_body(request: Request, model: type[M]) -> M:
+    """Parse and validate a JSON body; 400 ``invalid_json`` / ``invalid_request`` naming the field."""
+    if _media_type(request) != "application/json":
+        raise ProblemError(400, "unsupported_media_type", "Content-Type must be application/json.",
+                           title="Unsupported media type", param="Content-Type")
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ProblemError(400, "invalid_json", f"Request body is not valid JSON: {e}", title="Invalid JSON",
+                           param="body") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        more = f" (and {len(e.errors()) - 1} more problem(s))" if len(e.errors()) > 1 else ""
+        raise bad_request(f"{field}: {err['msg']}{more}", param=field) from None
+
+
+async def multipart_form(request: Request, max_file_bytes: int, file_param: str) -> FormData:
+    """Read a multipart form, refusing oversized uploads before buffering them."""
+    if _media_type(request) != "multipart/form-data":
+        raise ProblemError(400, "unsupported_media_type",
+                           f"Content-Type must be multipart/form-data with a '{file_param}' file part.",
+                           title="Unsupported media type", param="Content-Type")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_file_bytes + MULTIPART_OVERHEAD:
+        raise _too_large(max_file_bytes, file_param)
+    try:
+        return await request.form(max_files=4, max_fields=64)
+    except Exception as e:  # malformed multipart framing
+        raise bad_request(f"Malformed multipart body: {e}", param="body") from None
+
+
+async def read_upload(form: FormData, name: str, max_bytes: int) -> tuple[bytes, str]:
+    """The bytes and filename of file part ``name``; 400s for missing, empty or oversized parts."""
+    part = form.get(name)
+    if part is None:
+        raise bad_request(f"{name}: a file part named '{name}' is required.", param=name)
+    if not isinstance(part, UploadFile) and not hasattr(part, "read"):
+        raise bad_request(f"{name}: must be a file upload, not a text field.", param=name)
+    data = await part.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes, name)
+    if not data:
+        raise bad_request(f"{name}: the uploaded file is empty.", param=name, code="empty_audio")
+    return data, part.filename or name
+
+
+def form_bool(form: FormData, name: str, default: bool = False) -> bool:
+    raw = form.get(name)
+    if raw is None or raw == "":
+        return default
+    value = str(raw).strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise bad_request(f"{name}: expected true or false, got {raw!r}.", param=name)
+
+
+def form_number(form: FormData, name: str, kind: type[int] | type[float]) -> int | float | None:
+    raw = form.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return kind(str(raw))
+    except ValueError:
+        raise bad_request(f"{name}: expected a{'n integer' if kind is int else ' number'}, got {raw!r}.",
+                          param=name) from None
