@@ -15,7 +15,7 @@ from pyai.store.ids import now_ms
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, Any: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, list[Any]: JSON, Any: JSON}
 
 
 class Org(Base):
