@@ -1,0 +1,1 @@
+"""Text utilities for speech: spoken-number normalisation, word error rate."""
