@@ -77,7 +77,7 @@ class Billing:
         self.db = db
         self.free_monthly_grant_cents = free_monthly_grant_cents
         self.cache_seconds = cache_seconds
-        self._credit: dict[str, tuple[float, int]] = {}
+        self._credit: dict[str, tuple[float, float]] = {}
 
     @staticmethod
     def is_gated(p: Principal) -> bool:
@@ -112,7 +112,11 @@ class Billing:
             return sum(price_cents(meter, total or 0.0) for _, meter, total in rows)
 
     async def available_cents(self, p: Principal) -> int:
-        """Grants minus org spend across all periods (plus the monthly free grant when gated)."""
+        """Whole cents of credit left, as ``/v1/me`` reports it."""
+        return math.floor(await self.balance_cents(p))
+
+    async def balance_cents(self, p: Principal) -> float:
+        """Grants minus org spend across all periods (plus the monthly free grant when gated), exact."""
         hit = self._credit.get(p.org_id)
         if hit and time.monotonic() - hit[0] < self.cache_seconds:
             return hit[1]
@@ -124,7 +128,7 @@ class Billing:
             )
         spent = await self._spend_cents(UsageEvent.org_id == p.org_id, UsageEvent.env == "live")
         free = self.free_monthly_grant_cents if self.is_gated(p) else 0
-        available = math.floor(int(granted or 0) + free - spent)
+        available = int(granted or 0) + free - spent
         self._credit[p.org_id] = (time.monotonic(), available)
         return available
 
@@ -156,7 +160,7 @@ class Billing:
             if used >= p.monthly_units:
                 raise ApiError(402, "insufficient_quota",
                                f"The plan's monthly cap of {p.monthly_units} units is used up.")
-        if self.is_gated(p) and await self.available_cents(p) <= 0:
+        if self.is_gated(p) and await self.balance_cents(p) <= 0:
             raise ApiError(402, "credit_exhausted",
                            "The organization has no prepaid credit left; add credit to continue.")
         if p.budget_cents is not None and await self.key_spend_cents(p) >= p.budget_cents:
