@@ -1,0 +1,120 @@
+"""Streaming audio encoders for every ``response_format`` of Speak.
+
+``AudioEncoder(fmt, rate).encode(samples)`` returns the bytes that are ready now and
+``finish()`` the rest, so an HTTP response can stream sentence by sentence. Containers are
+written by PyAV into a non-seekable sink: muxers then never rewrite headers after the fact,
+which is exactly what a stream needs (like OpenAI, streamed WAV declares an unknown length).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import av
+import numpy as np
+
+from pyai.audio.g711 import alaw_encode, ulaw_encode
+from pyai.audio.resample import resample
+
+CONTENT_TYPES = {
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "pcm": "audio/pcm",
+    "g711_ulaw": "audio/basic",
+    "g711_alaw": "audio/basic",
+}
+#: (muxer, codec) for the formats PyAV encodes.
+_CONTAINERS = {"mp3": ("mp3", "libmp3lame"), "opus": ("ogg", "libopus"), "aac": ("adts", "aac"),
+               "flac": ("flac", "flac")}
+_OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
+
+
+def _pcm16(samples: np.ndarray) -> np.ndarray:
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+
+
+def wav_header(rate: int) -> bytes:
+    """A PCM16 mono WAV header whose sizes say 'unknown' (0xFFFFFFFF), for streaming."""
+    return (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+            + b"data" + struct.pack("<I", 0xFFFFFFFF))
+
+
+class _Sink:
+    """A write-only, non-seekable file for PyAV; bytes are drained as they arrive."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> bytes:
+        out, self.chunks = b"".join(self.chunks), []
+        return out
+
+
+class AudioEncoder:
+    def __init__(self, fmt: str, sample_rate: int) -> None:
+        if fmt not in CONTENT_TYPES:
+            raise ValueError(f"unknown format {fmt}")
+        self.fmt = fmt
+        self.rate = sample_rate
+        self._header_sent = False
+        self._container = None
+        if fmt in _CONTAINERS:
+            muxer, codec = _CONTAINERS[fmt]
+            self.codec_rate = sample_rate
+            if fmt == "opus" and sample_rate not in _OPUS_RATES:
+                self.codec_rate = min((r for r in _OPUS_RATES if r >= sample_rate), default=48000)
+            self._sink = _Sink()
+            self._container = av.open(self._sink, mode="w", format=muxer)
+            self._stream = self._container.add_stream(codec, rate=self.codec_rate, layout="mono")
+            if fmt == "mp3":
+                self._stream.bit_rate = 64000 if self.codec_rate <= 24000 else 128000
+
+    def _encode_container(self, samples: np.ndarray | None) -> bytes:
+        if samples is None:
+            packets = self._stream.encode(None)
+        else:
+            if self.codec_rate != self.rate:
+                samples = resample(samples, self.rate, self.codec_rate)
+            if len(samples) == 0:
+                return self._sink.drain()
+            frame = av.AudioFrame.from_ndarray(_pcm16(samples).reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate = self.codec_rate
+            packets = self._stream.encode(frame)
+        for packet in packets:
+            self._container.mux(packet)
+        return self._sink.drain()
+
+    def encode(self, samples: np.ndarray) -> bytes:
+        """Encode float32 mono samples at ``sample_rate``; returns what is ready to send."""
+        if self._container is not None:
+            return self._encode_container(samples)
+        pcm = _pcm16(samples)
+        if self.fmt == "g711_ulaw":
+            return ulaw_encode(pcm)
+        if self.fmt == "g711_alaw":
+            return alaw_encode(pcm)
+        if self.fmt == "wav" and not self._header_sent:
+            self._header_sent = True
+            return wav_header(self.rate) + pcm.tobytes()
+        return pcm.tobytes()
+
+    def finish(self) -> bytes:
+        """Flush the encoder and close the container (trailer bytes, if any)."""
+        if self._container is None:
+            if self.fmt == "wav" and not self._header_sent:
+                self._header_sent = True
+                return wav_header(self.rate)
+            return b""
+        tail = self._encode_container(None)
+        self._container.close()
+        return tail + self._sink.drain()
