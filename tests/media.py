@@ -16,7 +16,7 @@ import numpy as np
 
 @functools.cache
 def espeak_wav(text: str, voice: str = "en-us", wpm: int = 150) -> bytes:
-    """A 22.05 kHz mono WAV of ``text`` spoken by espeak-ng."""
+    """A 22.05 kHz mono WAV of ``text`` spoken by espeak-ng (formant speech: a hard test for STT)."""
     return subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "--stdout", text],
                           check=True, capture_output=True).stdout
 
@@ -88,3 +88,10 @@ def pcm16(wav: bytes, rate: int = 16000) -> bytes:
 
 def silence_pcm16(seconds: float, rate: int = 16000) -> bytes:
     return b"\x00\x00" * int(seconds * rate)
+
+
+@functools.cache
+def flite_wav(text: str, voice: str = "slt") -> bytes:
+    """A 16 kHz mono WAV of ``text`` spoken by flite's HTS voice (natural enough for pocketsphinx)."""
+    return subprocess.run(["flite", "-voice", voice, "-t", text, "-o", "/dev/stdout"],
+                          check=True, capture_output=True).stdout

@@ -9,16 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from pyai.api import error_handlers, files, identity, models, not_implemented, sandbox
+from pyai.api import error_handlers, files, identity, models, not_implemented, sandbox, transcriptions
 from pyai.contract import HTTP_METHODS, seed_spec
 from pyai.jobs.worker import Worker
 from pyai.middleware import RequestIdMiddleware
+from pyai.realtime import hear_stream
 from pyai.services import Services
 from pyai.settings import Settings
 
 log = logging.getLogger("pyai.app")
 
-ROUTERS = (identity.router, models.router, sandbox.router, files.router)
+ROUTERS = (identity.router, models.router, sandbox.router, files.router, transcriptions.router, hear_stream.router)
 
 
 def _openapi(app: FastAPI) -> dict:

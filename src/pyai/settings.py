@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # Uploads.
     max_upload_bytes: int = 25 * 1024 * 1024
 
+    # Engines.
+    stt_engine: str = "pocketsphinx"
+    stt_decoders: int = 8
+
     # Durable jobs.
     worker_in_process: bool = True
     job_lease_seconds: float = 60.0

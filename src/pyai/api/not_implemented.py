@@ -13,9 +13,18 @@ from pyai.contract import seed_operations, seed_spec
 from pyai.gateway.errors import ProblemError
 
 
+def _flatten(routes: list) -> list:
+    """FastAPI keeps included routers as nested entries; walk into them (no prefixes are used)."""
+    flat = []
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        flat += _flatten(nested.routes) if nested is not None else [route]
+    return flat
+
+
 def implemented(app: FastAPI) -> set[tuple[str, str]]:
     ops: set[tuple[str, str]] = set()
-    for route in app.routes:
+    for route in _flatten(app.routes):
         if isinstance(route, APIRoute):
             ops |= {(m, route.path) for m in route.methods}
         elif isinstance(route, APIWebSocketRoute):

@@ -1,0 +1,53 @@
+"""``POST /v1/audio/transcriptions``: Whisper/OpenAI-compatible batch transcription."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from pyai.api.bodies import form_bool, form_number, multipart_form, read_upload
+from pyai.api.contract_docs import documented
+from pyai.gateway.auth import authorize
+from pyai.gateway.billing import format_units
+from pyai.gateway.errors import bad_request
+from pyai.gateway.principal import Principal
+from pyai.hear.batch import transcribe_upload
+from pyai.hear.formats import verbose_json
+
+router = APIRouter()
+
+MODELS = ("pyai-hear", "pyai-hear-telephony", "whisper-1")
+RESPONSE_FORMATS = ("json", "text", "verbose_json")
+
+
+@router.post("/v1/audio/transcriptions", **documented("/v1/audio/transcriptions", "post"))
+async def create_transcription(
+    request: Request, p: Principal = authorize("hear:transcribe", billable=True)
+) -> Response:
+    services = request.app.state.services
+    limit = services.settings.max_upload_bytes
+    form = await multipart_form(request, limit, "file")
+    model = str(form.get("model") or "pyai-hear")
+    if model not in MODELS:
+        raise bad_request(f"model: unknown model {model!r}; use one of {', '.join(MODELS)}.", param="model")
+    fmt = str(form.get("response_format") or "json")
+    if fmt not in RESPONSE_FORMATS:
+        raise bad_request(f"response_format: must be one of {', '.join(RESPONSE_FORMATS)}.",
+                          param="response_format")
+    language = str(form.get("language") or "en").lower()
+    temperature = form_number(form, "temperature", float)
+    form_number(form, "seed", int)  # validated and accepted; the engine is deterministic
+    numerals = form_bool(form, "numerals")
+    data, _filename = await read_upload(form, "file", limit)
+
+    result = await transcribe_upload(services, data, language=language, numerals=numerals)
+    units = await services.billing.meter(p, "hear", "hear.minutes", result.billable_seconds)
+    headers = {"x-pyai-units": format_units(units)}
+    text = result.transcript.text
+    if fmt == "text":
+        return PlainTextResponse(text, headers=headers)
+    if fmt == "verbose_json":
+        body = verbose_json(result.transcript, duration=result.duration, language=language,
+                            temperature=temperature)
+        return JSONResponse(body, headers=headers)
+    return JSONResponse({"text": text, "model": model}, headers=headers)

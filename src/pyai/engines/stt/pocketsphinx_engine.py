@@ -1,0 +1,167 @@
+"""pocketsphinx 5 (CMU Sphinx) with its bundled en-US acoustic model, dictionary and trigram LM.
+
+A decoder holds ~90 MB (the LM) and takes ~0.25 s to load, and is not thread-safe, so a pool
+lends one decoder per batch call or per streaming session; decoders are created lazily up to
+the pool size and reused. Decoding is deterministic: ``seed``/``temperature`` have no effect.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from importlib.metadata import version
+
+import numpy as np
+from pocketsphinx import Decoder
+
+from pyai.engines.stt.base import RATE, Segment, Transcript, Word
+from pyai.engines.vad.webrtc import split_on_silence
+
+FRAMES_PER_SECOND = 100
+WHOLE_FILE_LIMIT_S = 25.0  # longer audio is decoded region by region, cut at pauses
+SEGMENT_GAP_S = 0.6  # a pause this long starts a new segment
+_FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[LAUGH]", "[COUGH]", "[BREATH]", "[UM]", "[UH]",
+            "[SMACK]", "[UH]", "++NOISE++"}
+
+
+class EngineBusy(RuntimeError):
+    """Every decoder is in use and none came free in time."""
+
+
+def _pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def _clean(word: str) -> str:
+    return word.split("(")[0] if word.endswith(")") else word
+
+
+def _words(decoder: Decoder, offset: float) -> list[Word]:
+    words = []
+    for seg in decoder.seg():
+        if seg.word in _FILLERS or seg.word.startswith("[") or seg.word.startswith("+"):
+            continue
+        words.append(Word(_clean(seg.word), offset + seg.start_frame / FRAMES_PER_SECOND,
+                          offset + (seg.end_frame + 1) / FRAMES_PER_SECOND, float(min(max(seg.prob, 0.0), 1.0))))
+    return words
+
+
+def group_segments(words: list[Word], first_id: int = 0) -> list[Segment]:
+    """Cut a word list into segments at pauses of ``SEGMENT_GAP_S`` or more."""
+    segments: list[Segment] = []
+    current: list[Word] = []
+    for w in words:
+        if current and w.start - current[-1].end >= SEGMENT_GAP_S:
+            segments.append(_segment(first_id + len(segments), current))
+            current = []
+        current.append(w)
+    if current:
+        segments.append(_segment(first_id + len(segments), current))
+    return segments
+
+
+def _segment(ident: int, words: list[Word]) -> Segment:
+    return Segment(ident, words[0].start, words[-1].end, " ".join(w.word for w in words), list(words))
+
+
+class DecoderPool:
+    def __init__(self, size: int, config: dict[str, object]) -> None:
+        self.size = size
+        self.config = config
+        self._idle: queue.LifoQueue[Decoder] = queue.LifoQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+
+    def acquire(self, timeout: float = 30.0) -> Decoder:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if self._created < self.size:
+                self._created += 1
+                return Decoder(**self.config)
+        try:
+            return self._idle.get(timeout=timeout)
+        except queue.Empty:
+            raise EngineBusy(f"all {self.size} speech decoders are busy") from None
+
+    def release(self, decoder: Decoder) -> None:
+        self._idle.put(decoder)
+
+
+def _decode_utterance(decoder: Decoder, samples: np.ndarray, offset: float) -> list[Word]:
+    decoder.start_utt()
+    decoder.process_raw(_pcm16(samples), full_utt=True)
+    decoder.end_utt()
+    return _words(decoder, offset) if decoder.hyp() else []
+
+
+class PocketsphinxStream:
+    """One streaming session's decoder: incremental hypotheses, then a final per utterance."""
+
+    def __init__(self, pool: DecoderPool) -> None:
+        self.pool = pool
+        self.decoder = pool.acquire()
+        self.in_utt = False
+
+    def accept(self, samples: np.ndarray) -> None:
+        if not self.in_utt:
+            self.decoder.start_utt()
+            self.in_utt = True
+        self.decoder.process_raw(_pcm16(samples))
+
+    def partial(self) -> str:
+        hyp = self.decoder.hyp() if self.in_utt else None
+        return " ".join(_clean(w) for w in hyp.hypstr.split()) if hyp else ""
+
+    def finish(self) -> Transcript:
+        if not self.in_utt:
+            return Transcript("")
+        self.decoder.end_utt()
+        self.in_utt = False
+        words = _words(self.decoder, 0.0) if self.decoder.hyp() else []
+        return Transcript(" ".join(w.word for w in words), words, group_segments(words))
+
+    def redecode(self, samples: np.ndarray) -> Transcript:
+        """Full-context pass over a whole utterance (CMN and search see all of it at once)."""
+        if self.in_utt:
+            self.decoder.end_utt()
+            self.in_utt = False
+        words = _decode_utterance(self.decoder, samples, 0.0)
+        return Transcript(" ".join(w.word for w in words), words, group_segments(words), len(samples) / RATE)
+
+    def close(self) -> None:
+        if self.decoder is not None:
+            if self.in_utt:
+                self.decoder.end_utt()
+            self.pool.release(self.decoder)
+            self.decoder = None  # type: ignore[assignment]
+
+
+class PocketsphinxSTT:
+    name = "pocketsphinx"
+
+    def __init__(self, pool_size: int = 8, config: dict[str, object] | None = None) -> None:
+        self.config = dict(config or {})
+        self.pool = DecoderPool(pool_size, self.config)
+
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
+        duration = len(samples) / RATE
+        regions = [(0.0, duration)] if duration <= WHOLE_FILE_LIMIT_S else split_on_silence(samples, RATE)
+        decoder = self.pool.acquire()
+        try:
+            words: list[Word] = []
+            for start, end in regions:
+                words += _decode_utterance(decoder, samples[int(start * RATE):int(end * RATE)], start)
+        finally:
+            self.pool.release(decoder)
+        return Transcript(" ".join(w.word for w in words), words, group_segments(words), duration, "en")
+
+    def open_stream(self) -> PocketsphinxStream:
+        return PocketsphinxStream(self.pool)
+
+    def model_info(self) -> dict:
+        return {"name": self.name, "version": version("pocketsphinx"),
+                "model": "en-us acoustic model + trigram LM (bundled in the PyPI package)",
+                "decoders": self.pool.size, **({"config": self.config} if self.config else {})}

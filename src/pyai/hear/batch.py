@@ -1,0 +1,50 @@
+"""Batch transcription of one uploaded file: decode, recognise, normalise numerals."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from dataclasses import dataclass
+
+from pyai.audio.decode import AudioDecodeError, decode_audio
+from pyai.engines.stt.base import Transcript
+from pyai.gateway.errors import bad_request
+from pyai.hear.engine import stt_engine
+from pyai.text.numerals import to_numerals
+
+STT_RATE = 16000
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    transcript: Transcript
+    duration: float  # seconds of audio in the upload
+
+    @property
+    def billable_seconds(self) -> float:
+        """Audio seconds, or nothing when no speech was recognised (an empty call bills nothing)."""
+        return self.duration if self.transcript.words else 0.0
+
+
+def with_numerals(t: Transcript) -> Transcript:
+    """Spoken numbers → digits in the text and segment texts; word timings keep the spoken tokens."""
+    segments = [dataclasses.replace(s, text=to_numerals(s.text)) for s in t.segments]
+    return dataclasses.replace(t, text=to_numerals(t.text), segments=segments)
+
+
+def decode_upload(data: bytes, param: str):  # noqa: ANN201 - DecodedAudio
+    """Decode to 16 kHz mono or raise a 400 Problem naming ``param`` with the decoder's code."""
+    try:
+        return decode_audio(data, target_rate=STT_RATE, mono=True)
+    except AudioDecodeError as e:
+        raise bad_request(f"{param}: {e.message}", param=param, code=e.code) from None
+
+
+async def transcribe_upload(services, data: bytes, *, language: str | None, numerals: bool,  # noqa: ANN001
+                            param: str = "file") -> BatchResult:
+    audio = await asyncio.to_thread(decode_upload, data, param)
+    stt = stt_engine(services)
+    transcript = await asyncio.to_thread(stt.transcribe, audio.samples, language=language)
+    if numerals:
+        transcript = with_numerals(transcript)
+    return BatchResult(transcript, audio.duration)

@@ -1,0 +1,192 @@
+"""One streaming-transcription session: audio in, protocol events out (no I/O here).
+
+Audio is cut into 20 ms frames at 16 kHz. A VAD endpointer opens an utterance at speech onset
+(with 300 ms of pre-roll so the first phone is not clipped) and closes it after
+``endpointing_ms`` of trailing silence, on ``commit``/``EOF``, or at 30 s. While an utterance is
+open, audio goes to the incremental recogniser in 100 ms blocks and each block yields an eager
+``partial``. Closing yields ``speech_final`` (the incremental result) and then ``final``, a
+full-context re-decode of the whole utterance. Billing counts speech time from the final
+transcript's word timings, so silence and noise cost nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pyai.audio.resample import StreamResampler
+from pyai.audio.pcm import pcm16_to_float
+from pyai.audio.opus import OpusPacketDecoder
+from pyai.engines.stt.base import SpeechToText, Transcript
+from pyai.engines.vad.webrtc import Endpointer
+from pyai.text.numerals import to_numerals
+
+RATE = 16000
+FRAME = RATE // 50  # 20 ms
+BLOCK_FRAMES = 5  # 100 ms per recogniser block / partial tick
+PREROLL_FRAMES = 15  # 300 ms
+MAX_UTTERANCE_FRAMES = 30 * 50  # 30 s
+DEFAULT_ENDPOINTING_MS = 600
+
+
+@dataclass
+class StreamOptions:
+    sample_rate: int = 16000
+    encoding: str = "pcm16"
+    interim_results: bool = True
+    numerals: bool = False
+    language: str = "en"
+    endpointing_ms: int | None = None
+    seed: int | None = None
+    temperature: float | None = None
+
+
+@dataclass
+class _Utterance:
+    uid: str
+    start_sample: int
+    audio: list[np.ndarray] = field(default_factory=list)
+    pending: list[np.ndarray] = field(default_factory=list)
+    last_partial_words: list[str] = field(default_factory=list)
+
+
+def stable_prefix(previous: list[str], current: list[str]) -> int:
+    """How many leading words the last two hypotheses agree on (the last word stays active)."""
+    n = 0
+    for a, b in zip(previous, current[:-1], strict=False):
+        if a != b:
+            break
+        n += 1
+    return n
+
+
+class StreamSession:
+    def __init__(self, stt: SpeechToText, options: StreamOptions) -> None:
+        self.stt = stt
+        self.options = options
+        self.product = "hear"
+        self.recognizer = stt.open_stream()
+        self.vad = Endpointer(sample_rate=RATE, endpointing_ms=options.endpointing_ms or DEFAULT_ENDPOINTING_MS)
+        self.resampler = StreamResampler(options.sample_rate, RATE) if options.sample_rate != RATE else None
+        self.opus = OpusPacketDecoder(RATE) if options.encoding == "opus" else None
+        self.carry = b""  # an odd trailing byte of PCM16 waits for its partner
+        self.frame_buf = np.zeros(0, dtype=np.float32)
+        self.samples_seen = 0
+        self.preroll: collections.deque[np.ndarray] = collections.deque(maxlen=PREROLL_FRAMES)
+        self.utterance: _Utterance | None = None
+        self.count = 0
+        self.billed_seconds = 0.0
+        self._grounding: dict[str, list[dict]] = {}
+
+    # ---- input -------------------------------------------------------------------------
+    def feed_bytes(self, data: bytes) -> list[dict]:
+        """Decode one binary frame (PCM16 LE at the negotiated rate, or one Opus packet)."""
+        if self.opus is not None:
+            return self.feed(self.opus.decode(data))
+        data = self.carry + data
+        cut = len(data) - len(data) % 2
+        self.carry = data[cut:]
+        samples = pcm16_to_float(data[:cut])
+        if self.resampler is not None:
+            samples = self.resampler.process(samples)
+        return self.feed(samples)
+
+    def feed(self, samples: np.ndarray) -> list[dict]:
+        """Feed 16 kHz float samples; returns the events they caused, in order."""
+        events: list[dict] = []
+        buf = np.concatenate([self.frame_buf, samples.astype(np.float32, copy=False)])
+        n_frames = len(buf) // FRAME
+        for i in range(n_frames):
+            events += self._frame(buf[i * FRAME:(i + 1) * FRAME])
+        self.frame_buf = buf[n_frames * FRAME:]
+        return events
+
+    def flush(self) -> list[dict]:
+        """commit / EOF / close: finalise the open utterance, if any."""
+        if self.utterance is None:
+            return []
+        return self._close_utterance()
+
+    def close(self) -> None:
+        self.recognizer.close()
+
+    # ---- grounding bookkeeping (Cue) --------------------------------------------------------
+    def remember_grounding(self, uid: str, passages: list[dict]) -> None:
+        self._grounding[uid] = passages
+
+    def grounding_for(self, uid: str) -> list[dict]:
+        return self._grounding.pop(uid, [])
+
+    # ---- internals ------------------------------------------------------------------------
+    def _t_ms(self) -> int:
+        return self.samples_seen * 1000 // RATE
+
+    def _frame(self, frame: np.ndarray) -> list[dict]:
+        self.samples_seen += FRAME
+        kinds = {e.kind for e in self.vad.process(frame)}
+        utt = self.utterance
+        if utt is None:
+            self.preroll.append(frame)
+            if "speech_start" not in kinds:
+                return []
+            self.count += 1
+            utt = self.utterance = _Utterance(f"utt_{self.count}", self.samples_seen - len(self.preroll) * FRAME)
+            utt.audio = list(self.preroll)
+            utt.pending = list(self.preroll)
+            self.preroll.clear()
+        else:
+            utt.audio.append(frame)
+            utt.pending.append(frame)
+        if "speech_end" in kinds or len(utt.audio) >= MAX_UTTERANCE_FRAMES:
+            return self._close_utterance()
+        if len(utt.pending) >= BLOCK_FRAMES:
+            return self._tick(utt)
+        return []
+
+    def _push_pending(self, utt: _Utterance) -> None:
+        if utt.pending:
+            self.recognizer.accept(np.concatenate(utt.pending))
+            utt.pending = []
+
+    def _text(self, text: str) -> str:
+        return to_numerals(text) if self.options.numerals else text
+
+    def _tick(self, utt: _Utterance) -> list[dict]:
+        self._push_pending(utt)
+        if not self.options.interim_results:
+            return []
+        words = self.recognizer.partial().split()
+        if not words or words == utt.last_partial_words:
+            return []
+        n = stable_prefix(utt.last_partial_words, words)
+        utt.last_partial_words = words
+        stable, active = " ".join(words[:n]), " ".join(words[n:])
+        return [{"type": "partial", "text": self._text(" ".join(words)), "stable_text": self._text(stable),
+                 "active_text": self._text(active), "utterance_id": utt.uid, "t_ms": self._t_ms()}]
+
+    def _close_utterance(self) -> list[dict]:
+        utt = self.utterance
+        assert utt is not None
+        self.utterance = None
+        self._push_pending(utt)
+        quick = self.recognizer.finish()
+        final = self.recognizer.redecode(np.concatenate(utt.audio)) if utt.audio else quick
+        if not quick.text and not final.text:
+            return []  # noise or breath: nothing said, nothing billed
+        audio_ms = _speech_ms(final) or _speech_ms(quick)
+        self.billed_seconds += audio_ms / 1000
+        t_ms = self._t_ms()
+        base = {"utterance_id": utt.uid, "t_ms": t_ms, "audio_ms": audio_ms}
+        return [
+            {"type": "speech_final", "text": self._text(quick.text or final.text), **base},
+            {"type": "final", "text": self._text(final.text or quick.text), **base},
+        ]
+
+
+def _speech_ms(t: Transcript) -> int:
+    """Active speech length from word timings: first word start to last word end."""
+    if not t.words:
+        return 0
+    return int(round((t.words[-1].end - t.words[0].start) * 1000))

@@ -1,0 +1,205 @@
+"""``GET /v1/audio/transcriptions/stream``: streaming Hear, and Cue when grounding is enabled.
+
+Wire protocol (documented in docs/hear-stream.md): binary frames carry audio; text frames carry
+``{"type":"config",…}`` (first frame only; turns on Cue grounding), ``{"type":"commit"}``
+(force-finalise the utterance) or the literal ``EOF`` (flush, send ``usage``, close 1000).
+The server sends ``partial``, ``speech_final``, ``final``, ``usage`` and ``error`` frames.
+Recognition runs in a worker thread per call so one session never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from pyai.hear.engine import stt_engine
+from pyai.hear.streaming import StreamOptions, StreamSession
+from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
+from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, admitted, reject
+
+log = logging.getLogger("pyai.hear.stream")
+router = APIRouter()
+
+MAX_FRAME_BYTES = 1 << 20
+
+
+def parse_options(params: dict[str, str]) -> StreamOptions:
+    """Query parameters → options; ValueError names the bad parameter."""
+
+    def flag(name: str, default: bool) -> bool:
+        raw = params.get(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("true", "1", "yes"):
+            return True
+        if raw.lower() in ("false", "0", "no"):
+            return False
+        raise ValueError(f"{name}: expected true or false, got {raw!r}")
+
+    def number(name: str, kind: type, default: Any) -> Any:
+        raw = params.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValueError(f"{name}: expected a number, got {raw!r}") from None
+
+    sample_rate = number("sample_rate", int, 16000)
+    if not 8000 <= sample_rate <= 48000:
+        raise ValueError("sample_rate: must be between 8000 and 48000")
+    encoding = params.get("encoding", "pcm16")
+    if encoding not in ("pcm16", "opus"):
+        raise ValueError("encoding: must be pcm16 or opus")
+    model = params.get("model", "pyai-hear")
+    if model not in ("pyai-hear", "pyai-hear-telephony"):
+        raise ValueError(f"model: unknown streaming model {model!r}")
+    endpointing = number("endpointing_ms", int, None)
+    return StreamOptions(
+        sample_rate=sample_rate,
+        encoding=encoding,
+        interim_results=flag("interim_results", True),
+        numerals=flag("numerals", False),
+        language=params.get("language", "en"),
+        endpointing_ms=None if endpointing is None else min(5000, max(50, endpointing)),
+        seed=number("seed", int, None),
+        temperature=number("temperature", float, None),
+    )
+
+
+class _Stream:
+    """One accepted session: frames in, events out, usage at the end."""
+
+    def __init__(self, ws: WebSocket, session: StreamSession, services: Any, principal: Any) -> None:
+        self.ws = ws
+        self.session = session
+        self.services = services
+        self.principal = principal
+        self.grounding: GroundingConfig | None = None
+        self.seen_audio = False
+        self.client_gone = False
+
+    async def send(self, frame: dict) -> None:
+        """Send unless the client already closed: its queued audio must still be heard and billed."""
+        if self.client_gone:
+            return
+        try:
+            await self.ws.send_json(frame)
+        except Exception:  # closed mid-send; keep draining until the disconnect message
+            self.client_gone = True
+
+    async def send_events(self, events: list[dict]) -> None:
+        for event in events:
+            if event["type"] == "speech_final" and self.grounding is not None:
+                passages = await self._ground(event["text"])
+                event["grounding"] = passages
+                self.session.remember_grounding(event["utterance_id"], passages)
+            elif event["type"] == "final" and self.grounding is not None:
+                event["grounding"] = self.session.grounding_for(event["utterance_id"])
+            await self.send(event)
+
+    async def _ground(self, text: str) -> list[dict]:
+        assert self.grounding is not None
+        return await ground(self.services, self.principal.org_id, self.grounding, text)
+
+    async def on_text(self, text: str) -> bool:
+        """Handle a control frame; returns False when the session should end (EOF)."""
+        if text.strip() == "EOF":
+            await self.send_events(await asyncio.to_thread(self.session.flush))
+            return False
+        try:
+            frame = json.loads(text)
+            kind = frame.get("type") if isinstance(frame, dict) else None
+        except ValueError:
+            kind = None
+        if kind == "commit":
+            await self.send_events(await asyncio.to_thread(self.session.flush))
+        elif kind == "config":
+            if self.seen_audio or self.grounding is not None:
+                await self._soft_error("invalid_frame", "config must be the first frame of the session")
+                return True
+            try:
+                config = validate_grounding_config(frame, allow_loopback=self.services.settings.test_mode)
+            except ValueError as e:
+                await reject(self.ws, "invalid_config", str(e), CLOSE_POLICY)
+                raise _Closed from None
+            if config.grounding:
+                self.grounding = config
+                self.session.product = "cue"
+        else:
+            await self._soft_error("invalid_frame",
+                                   "text frames must be JSON {\"type\":\"commit\"|\"config\"} or the literal EOF")
+        return True
+
+    async def _soft_error(self, code: str, message: str) -> None:
+        await self.send({"type": "error", "code": code, "message": message})
+
+    async def run(self) -> None:
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            if (data := message.get("bytes")) is not None:
+                if len(data) > MAX_FRAME_BYTES:
+                    await self._soft_error("frame_too_large", f"audio frames must be at most {MAX_FRAME_BYTES} bytes")
+                    continue
+                self.seen_audio = True
+                try:
+                    events = await asyncio.to_thread(self.session.feed_bytes, data)
+                except ValueError as e:  # undecodable opus packet
+                    await self._soft_error("invalid_audio", str(e))
+                    continue
+                await self.send_events(events)
+            elif (text := message.get("text")) is not None and not await self.on_text(text):
+                return
+
+    async def finish(self, graceful: bool) -> None:
+        """Bill what was heard; on a graceful end send ``usage`` and close 1000."""
+        seconds = self.session.billed_seconds
+        meter = f"{self.session.product}.minutes"
+        await self.services.billing.meter(self.principal, self.session.product, meter, seconds)
+        if graceful:
+            if seconds > 0:
+                await self.send({"type": "usage", "product": self.session.product, "meter": meter,
+                                 "audio_seconds": round(seconds, 3), "minutes": round(seconds / 60, 6)})
+            with contextlib.suppress(Exception):
+                await self.ws.close(CLOSE_NORMAL)
+
+
+class _Closed(Exception):
+    """The session was already closed with an error frame."""
+
+
+@router.websocket("/v1/audio/transcriptions/stream")
+async def transcription_stream(ws: WebSocket) -> None:
+    services = ws.app.state.services
+    async with admitted(ws, "hear:stream", billable=True) as principal:
+        if principal is None:
+            return
+        try:
+            options = parse_options(dict(ws.query_params))
+        except ValueError as e:
+            await reject(ws, "invalid_request", str(e), CLOSE_POLICY)
+            return
+        session = StreamSession(stt_engine(services), options)
+        stream = _Stream(ws, session, services, principal)
+        graceful = False
+        try:
+            await stream.run()
+            graceful = True
+        except WebSocketDisconnect:
+            # The client closed: flush a final for buffered audio (billed even if unsendable).
+            await asyncio.to_thread(session.flush)
+        except _Closed:
+            pass
+        except Exception:
+            log.exception("stream engine error")
+            await reject(ws, "engine_error", "The speech engine failed; the session is closed.", CLOSE_ENGINE_ERROR)
+        finally:
+            await asyncio.to_thread(session.close)
+            await stream.finish(graceful)

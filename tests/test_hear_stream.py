@@ -1,0 +1,251 @@
+"""Streaming transcription over a real WebSocket: auth forms, frame order and fields, flushes,
+bad frames, concurrency caps and in-band usage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.media import flite_wav, pcm16, silence_pcm16
+from tests.server import Server
+
+PATH = "/v1/audio/transcriptions/stream"
+SENTENCE = "The quick brown fox jumps over the lazy dog."
+SECOND = "Please call me back tomorrow morning."
+
+
+@pytest.fixture(scope="module")
+def stream_key(sqlite_server: Server) -> str:
+    return sqlite_server.create_key(scopes="hear:stream")["api_key"]
+
+
+def ws_url(srv: Server, query: str = "") -> str:
+    return f"{srv.ws_url}{PATH}{'?' + query if query else ''}"
+
+
+async def send_audio(ws: ClientConnection, pcm: bytes, chunk_ms: int = 100, rate: int = 16000, pace: float = 0) -> None:
+    step = rate * 2 * chunk_ms // 1000
+    for i in range(0, len(pcm), step):
+        await ws.send(pcm[i:i + step])
+        if pace:
+            await asyncio.sleep(pace)
+
+
+async def collect(ws: ClientConnection, timeout: float = 60) -> list[dict]:
+    """Every JSON frame until the server closes."""
+    frames = []
+    try:
+        while True:
+            frames.append(json.loads(await asyncio.wait_for(ws.recv(), timeout)))
+    except ConnectionClosed:
+        return frames
+
+
+def of(frames: list[dict], kind: str) -> list[dict]:
+    return [f for f in frames if f["type"] == kind]
+
+
+def speech(*sentences: str, rate: int = 16000) -> bytes:
+    parts = [silence_pcm16(0.5, rate)]
+    for s in sentences:
+        parts += [pcm16(flite_wav(s), rate), silence_pcm16(1.2, rate)]
+    return b"".join(parts)
+
+
+async def run_session(url: str, pcm: bytes, *, subprotocols: list[str] | None = None, end: str = "EOF",
+                      first: str | None = None, rate: int = 16000) -> tuple[list[dict], ClientConnection]:
+    async with connect(url, subprotocols=subprotocols, max_size=None) as ws:
+        if first:
+            await ws.send(first)
+        await send_audio(ws, pcm, rate=rate)
+        await ws.send(end)
+        frames = await collect(ws)
+    return frames, ws
+
+
+def test_frames_order_fields_and_usage(sqlite_server: Server, stream_key: str) -> None:
+    frames, ws = asyncio.run(run_session(ws_url(sqlite_server), speech(SENTENCE, SECOND),
+                                         subprotocols=[f"pyai-key.{stream_key}"]))
+    assert ws.subprotocol == f"pyai-key.{stream_key}"
+    assert ws.close_code == 1000
+    kinds = [f["type"] for f in frames]
+    assert kinds[-1] == "usage" and "error" not in kinds
+    partials, finals, speech_finals = of(frames, "partial"), of(frames, "final"), of(frames, "speech_final")
+    assert partials and len(finals) == 2 and len(speech_finals) == 2
+    for p in partials:
+        assert set(p) >= {"text", "stable_text", "active_text", "utterance_id", "t_ms"}
+        assert p["text"] == " ".join(x for x in (p["stable_text"], p["active_text"]) if x)
+    ids = [f["utterance_id"] for f in finals]
+    assert len(set(ids)) == 2
+    for uid in ids:  # per utterance: partials, then speech_final, then final
+        idx = [i for i, f in enumerate(frames) if f.get("utterance_id") == uid]
+        seq = [frames[i]["type"] for i in idx]
+        assert seq[-2:] == ["speech_final", "final"] and set(seq[:-2]) <= {"partial"}
+    for f in speech_finals + finals:
+        assert f["audio_ms"] > 500 and f["t_ms"] > 0
+    assert "fox" in finals[0]["text"].lower() and "tomorrow" in finals[1]["text"].lower()
+    t_ms = [f["t_ms"] for f in frames if "t_ms" in f]
+    assert t_ms == sorted(t_ms)
+    usage = frames[-1]
+    assert usage["product"] == "hear" and usage["meter"] == "hear.minutes"
+    speech_s = sum(f["audio_ms"] for f in finals) / 1000
+    assert usage["audio_seconds"] == pytest.approx(speech_s, abs=0.01)
+    assert usage["audio_seconds"] < len(speech(SENTENCE, SECOND)) / 32000  # speech time, not stream length
+    assert usage["minutes"] == pytest.approx(usage["audio_seconds"] / 60, abs=1e-5)
+
+
+def test_first_partial_arrives_early(sqlite_server: Server, stream_key: str) -> None:
+    frames, _ = asyncio.run(run_session(ws_url(sqlite_server, f"api_key={stream_key}"), speech(SENTENCE)))
+    first = of(frames, "partial")[0]
+    assert first["t_ms"] <= 500 + 800  # leading silence + first partial within ~800 ms of audio
+
+
+def test_commit_flushes_without_closing_and_numerals(sqlite_server: Server, stream_key: str) -> None:
+    async def go() -> list[dict]:
+        async with connect(ws_url(sqlite_server, f"api_key={stream_key}&numerals=true&interim_results=false")) as ws:
+            await send_audio(ws, silence_pcm16(0.3) + pcm16(flite_wav("one two three four")))
+            await ws.send(json.dumps({"type": "commit"}))
+            got = []
+            while not any(f["type"] == "final" for f in got):
+                got.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+            await ws.send("EOF")
+            return got + await collect(ws)
+
+    frames = asyncio.run(go())
+    assert not of(frames, "partial")  # interim_results=false
+    final = of(frames, "final")[0]
+    assert "1234" in final["text"].replace(" ", ""), final
+
+
+def test_close_flushes_and_bills(sqlite_server: Server) -> None:
+    key = sqlite_server.create_key(env="test", scopes="hear:stream", daily_cap=3)
+
+    async def go() -> None:
+        async with connect(ws_url(sqlite_server, f"api_key={key['api_key']}")) as ws:
+            await send_audio(ws, silence_pcm16(0.3) + pcm16(flite_wav(SENTENCE)))
+        # closed mid-utterance by the client: the buffered speech is finalised and metered
+
+    asyncio.run(go())
+    # ~2.4 s billed, under the cap of 3; a second run pushes past it, a third is refused.
+    asyncio.run(go())
+
+    async def third() -> tuple[int | None, list[dict]]:
+        async with connect(ws_url(sqlite_server, f"api_key={key['api_key']}")) as ws:
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send("EOF")  # an admitted session ends at once
+            frames = await collect(ws)
+        return ws.close_code, frames
+
+    for _ in range(20):  # the second session is metered right after its close handshake
+        code, frames = asyncio.run(third())
+        if code == 4429:
+            break
+        time.sleep(0.25)
+    assert code == 4429 and frames[0]["code"] == "daily_cap_exceeded"
+
+
+@pytest.mark.parametrize(
+    ("query", "subprotocols", "code", "close"),
+    [
+        ("", None, "unauthorized", 1008),
+        ("api_key=pyai_live_garbage", None, "unauthorized", 1008),
+        ("sample_rate=100", "KEY", "invalid_request", 1008),
+        ("encoding=mp3", "KEY", "invalid_request", 1008),
+    ],
+)
+def test_rejections_are_in_band(sqlite_server: Server, stream_key: str, query: str, subprotocols: str | None,
+                                code: str, close: int) -> None:
+    async def go() -> tuple[list[dict], int | None]:
+        protos = [f"pyai-key.{stream_key}"] if subprotocols else None
+        async with connect(ws_url(sqlite_server, query), subprotocols=protos) as ws:
+            frames = await collect(ws)
+        return frames, ws.close_code
+
+    frames, close_code = asyncio.run(go())
+    assert close_code == close and frames[0] == {"type": "error", "code": code, "message": frames[0]["message"]}
+
+
+def test_wrong_scope_is_1008(sqlite_server: Server) -> None:
+    key = sqlite_server.create_key(scopes="hear:transcribe")["api_key"]
+
+    async def go() -> tuple[list[dict], int | None]:
+        async with connect(ws_url(sqlite_server), subprotocols=[f"pyai-key.{key}"]) as ws:
+            frames = await collect(ws)
+        return frames, ws.close_code
+
+    frames, code = asyncio.run(go())
+    assert code == 1008 and frames[0]["code"] == "forbidden" and "hear:stream" in frames[0]["message"]
+
+
+def test_bad_frames_get_errors_and_session_survives(sqlite_server: Server, stream_key: str) -> None:
+    async def go() -> list[dict]:
+        async with connect(ws_url(sqlite_server, f"api_key={stream_key}")) as ws:
+            await ws.send("hello?")
+            await ws.send(json.dumps({"type": "dance"}))
+            await ws.send(b"\x01")  # odd byte: carried over, not an error
+            await send_audio(ws, silence_pcm16(0.3) + pcm16(flite_wav(SENTENCE)) + silence_pcm16(1.2))
+            await ws.send(json.dumps({"type": "config", "grounding": True}))  # too late
+            await ws.send("EOF")
+            return await collect(ws)
+
+    frames = asyncio.run(go())
+    errors = of(frames, "error")
+    assert [e["code"] for e in errors] == ["invalid_frame", "invalid_frame", "invalid_frame"]
+    assert of(frames, "final") and frames[-1]["type"] == "usage"
+
+
+def test_bad_config_frame_closes_1008(sqlite_server: Server, stream_key: str) -> None:
+    async def go() -> tuple[list[dict], int | None]:
+        async with connect(ws_url(sqlite_server, f"api_key={stream_key}")) as ws:
+            await ws.send(json.dumps({"type": "config", "grounding": True, "grounding_k": 99}))
+            frames = await collect(ws)
+        return frames, ws.close_code
+
+    frames, code = asyncio.run(go())
+    assert code == 1008 and frames[0]["code"] == "invalid_config" and "grounding_k" in frames[0]["message"]
+
+
+def test_resampled_input_rates(sqlite_server: Server, stream_key: str) -> None:
+    frames, _ = asyncio.run(run_session(ws_url(sqlite_server, f"api_key={stream_key}&sample_rate=48000"),
+                                        speech(SENTENCE, rate=48000), rate=48000))
+    assert "fox" in of(frames, "final")[0]["text"].lower()
+    # 8 kHz telephone audio reaches the 16 kHz model without its upper band: words are
+    # recognised less well (see docs/benchmarks.md), but timing and billing stay exact.
+    frames, _ = asyncio.run(run_session(ws_url(sqlite_server, f"api_key={stream_key}&sample_rate=8000"),
+                                        speech(SENTENCE, rate=8000), rate=8000))
+    final = of(frames, "final")[0]
+    assert len(final["text"].split()) >= 4 and 1500 < final["audio_ms"] < 3500
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("capped"), {"PYAI_REALTIME_CONCURRENCY": "1"}).start()
+    yield srv
+    srv.stop()
+
+
+def test_concurrency_cap_closes_4429_and_frees_on_close(capped: Server) -> None:
+    key = capped.create_key(scopes="hear:*")["api_key"]
+
+    async def go() -> tuple[int | None, list[dict], int | None]:
+        async with connect(ws_url(capped, f"api_key={key}")) as first:
+            await first.send(silence_pcm16(0.2))
+            async with connect(ws_url(capped, f"api_key={key}")) as second:
+                frames = await collect(second)
+            await first.send("EOF")
+            await collect(first)
+        async with connect(ws_url(capped, f"api_key={key}")) as third:
+            await third.send("EOF")
+            await collect(third)
+        return second.close_code, frames, third.close_code
+
+    second_code, frames, third_code = asyncio.run(go())
+    assert second_code == 4429 and frames[0]["code"] == "concurrency_limit_exceeded"
+    assert third_code == 1000
