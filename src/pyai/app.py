@@ -9,7 +9,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from pyai.api import error_handlers, files, identity, models, not_implemented, sandbox, transcriptions
+from pyai.api import (
+    error_handlers,
+    files,
+    identity,
+    models,
+    not_implemented,
+    sandbox,
+    speech,
+    transcriptions,
+    voice_clones,
+    voice_design,
+    voices,
+)
 from pyai.contract import HTTP_METHODS, seed_spec
 from pyai.jobs.worker import Worker
 from pyai.middleware import RequestIdMiddleware
@@ -19,7 +31,11 @@ from pyai.settings import Settings
 
 log = logging.getLogger("pyai.app")
 
-ROUTERS = (identity.router, models.router, sandbox.router, files.router, transcriptions.router, hear_stream.router)
+ROUTERS = (
+    identity.router, models.router, sandbox.router, files.router,
+    transcriptions.router, hear_stream.router,
+    speech.router, voices.router, voice_clones.router, voice_design.router,
+)
 
 
 def _openapi(app: FastAPI) -> dict:

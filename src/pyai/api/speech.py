@@ -1,0 +1,90 @@
+"""``POST /v1/audio/speech``: OpenAI-compatible text-to-speech, streamed as it is synthesised."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pyai.api.bodies import json_body
+from pyai.api.contract_docs import documented
+from pyai.audio.encode import CONTENT_TYPES
+from pyai.engines.tts.base import NATIVE_RATE
+from pyai.engines.tts.sentences import split_sentences
+from pyai.gateway.auth import authorize
+from pyai.gateway.billing import format_units
+from pyai.gateway.principal import Principal
+from pyai.speak.library import resolve_voice
+from pyai.speak.synthesis import G711_FORMATS, SynthesisStats, synthesize_stream
+
+router = APIRouter()
+
+MAX_INPUT_CHARS = 4096
+Format = Literal["wav", "mp3", "opus", "aac", "flac", "pcm", "g711_ulaw", "g711_alaw"]
+
+
+class SpeechRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    input: str = Field(min_length=1, max_length=MAX_INPUT_CHARS)
+    model: Literal["pyai-voice", "tts-1", "tts-1-hd", "gpt-4o-mini-tts"] = "pyai-voice"
+    voice: str | None = Field(default=None, max_length=80)
+    response_format: Format = "mp3"
+    sample_rate: int | None = Field(default=None, ge=8000, le=48000)
+    speed: float = Field(default=1.0, ge=0.25, le=4.0)
+    seed: int | None = None
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    instructions: str | None = None
+
+    @field_validator("input")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("input must contain text to speak")
+        return v
+
+    @model_validator(mode="after")
+    def _g711_is_8k(self) -> SpeechRequest:
+        if self.response_format in G711_FORMATS and self.sample_rate not in (None, 8000):
+            raise ValueError(f"sample_rate must be 8000 (or omitted) for {self.response_format}")
+        return self
+
+    @property
+    def output_rate(self) -> int:
+        if self.response_format in G711_FORMATS:
+            return 8000
+        return self.sample_rate or NATIVE_RATE
+
+
+@router.post("/v1/audio/speech", **documented("/v1/audio/speech", "post"))
+async def create_speech(request: Request, p: Principal = authorize("voice:synthesize", billable=True)) -> Response:
+    """One sentence is answered whole with its exact ``x-pyai-units``; longer input streams.
+
+    A streamed body's length is unknown when headers leave, so multi-sentence responses carry
+    no units header; their usage is still metered exactly when the stream ends.
+    """
+    services = request.app.state.services
+    body = await json_body(request, SpeechRequest)
+    voice = await resolve_voice(services, p.org_id, body.voice)
+    sentences = split_sentences(body.input)
+    stats = SynthesisStats()
+    stream = synthesize_stream(services, sentences, voice.spec, fmt=body.response_format,
+                               sample_rate=body.output_rate, speed=body.speed, stats=stats)
+    media_type = CONTENT_TYPES[body.response_format]
+    headers = {"x-pyai-voice": voice.voice_id}
+    if len(sentences) == 1:
+        audio = b"".join([chunk async for chunk in stream])
+        units = await services.billing.meter(p, "speak", "speak.minutes", stats.seconds)
+        return Response(audio, media_type=media_type, headers={**headers, "x-pyai-units": format_units(units)})
+
+    async def metered() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            await services.billing.meter(p, "speak", "speak.minutes", stats.seconds)
+
+    return StreamingResponse(metered(), media_type=media_type, headers=headers)

@@ -1,0 +1,1 @@
+"""Text-to-speech: flite's statistical voices, reshaped per voice with the WORLD vocoder."""

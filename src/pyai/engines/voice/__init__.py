@@ -1,0 +1,1 @@
+"""Voice analysis, cloning (match a reference speaker) and design (voices from a description)."""

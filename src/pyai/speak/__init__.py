@@ -1,0 +1,1 @@
+"""Speak: synthesis, the stock voice catalog, avatars/previews, cloning and voice design."""

@@ -1,0 +1,74 @@
+"""Streamed synthesis: text → sentence chunks from the TTS engine → resampled → encoded bytes.
+
+Each sentence is synthesised in a worker thread and encoded as soon as it exists, so the first
+bytes of a long text leave while later sentences are still being made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pyai.audio.encode import AudioEncoder
+from pyai.audio.resample import StreamResampler
+from pyai.engines.tts.base import NATIVE_RATE, VoiceSpec
+from pyai.engines.tts.registry import get_tts
+
+G711_FORMATS = ("g711_ulaw", "g711_alaw")
+
+
+@dataclass
+class SynthesisStats:
+    """Filled in while streaming; read after the stream ends (for metering)."""
+
+    samples: int = 0
+    rate: int = NATIVE_RATE
+    chunks: list[int] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / self.rate
+
+
+def tts_engine(services):  # noqa: ANN001, ANN201 - Services, TextToSpeech
+    return services.singleton("tts", get_tts)
+
+
+def _chunks(tts, sentences: list[str], spec: VoiceSpec, speed: float) -> Iterator[np.ndarray]:  # noqa: ANN001
+    for sentence in sentences:
+        yield from tts.synthesize(sentence, spec, speed=speed)
+
+
+async def synthesize_stream(
+    services, sentences: list[str], spec: VoiceSpec, *, fmt: str, sample_rate: int,  # noqa: ANN001
+    speed: float, stats: SynthesisStats,
+) -> AsyncIterator[bytes]:
+    """Yield encoded audio as each sentence is ready; ``stats`` ends up with the audio length."""
+    tts = tts_engine(services)
+    encoder = AudioEncoder(fmt, sample_rate)
+    resampler = StreamResampler(NATIVE_RATE, sample_rate) if sample_rate != NATIVE_RATE else None
+    stats.rate = sample_rate
+    chunks = _chunks(tts, sentences, spec, speed)
+    sentinel = object()
+    while True:
+        chunk = await asyncio.to_thread(next, chunks, sentinel)
+        if chunk is sentinel:
+            break
+        samples = np.asarray(chunk, dtype=np.float32)
+        if resampler is not None:
+            samples = resampler.process(samples)
+        stats.samples += len(samples)
+        stats.chunks.append(len(samples))
+        data = await asyncio.to_thread(encoder.encode, samples)
+        if data:
+            yield data
+    if resampler is not None:
+        tail = resampler.flush()
+        stats.samples += len(tail)
+        if len(tail):
+            yield encoder.encode(tail)
+    if data := encoder.finish():
+        yield data
