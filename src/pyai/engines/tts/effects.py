@@ -23,7 +23,9 @@ def _warp_envelope(sp: np.ndarray, ratio: float) -> np.ndarray:
     return out
 
 
-def reshape(samples: np.ndarray, rate: int, *, formant_shift: float = 1.0, pitch_range: float = 1.0) -> np.ndarray:
+def reshape(samples: np.ndarray, rate: int, *, pitch_shift: float = 0.0, formant_shift: float = 1.0,
+            pitch_range: float = 1.0) -> np.ndarray:
+    """Shift pitch (semitones), scale intonation range and move formants, in one WORLD pass."""
     if len(samples) < rate // 20:
         return samples
     x = samples.astype(np.float64)
@@ -37,6 +39,8 @@ def reshape(samples: np.ndarray, rate: int, *, formant_shift: float = 1.0, pitch
         mean = log_f0.mean()
         f0 = f0.copy()
         f0[voiced] = np.exp(mean + (log_f0 - mean) * pitch_range)
+    if pitch_shift:
+        f0 = f0 * 2 ** (pitch_shift / 12)
     if abs(formant_shift - 1.0) > 1e-3:
         sp = _warp_envelope(sp, formant_shift)
     y = pw.synthesize(f0, sp, ap, rate, FRAME_PERIOD_MS)

@@ -22,11 +22,14 @@ class FliteWorldTTS:
         """One chunk of text → float32 at 24 kHz."""
         if spec.engine != "flite":
             raise ValueError(f"unknown TTS engine {spec.engine}")
-        f0 = flite.NATIVE_F0[spec.base_voice] * 2 ** (spec.pitch_shift / 12) if spec.pitch_shift else None
+        native_pitch = spec.base_voice in flite.PITCH_CONTROL
+        f0 = flite.NATIVE_F0[spec.base_voice] * 2 ** (spec.pitch_shift / 12) if spec.pitch_shift and native_pitch else None
+        vocoder_pitch = 0.0 if native_pitch else spec.pitch_shift
         stretch = 1.0 / max(0.05, spec.rate * speed)
         samples, rate = flite.render(text, spec.base_voice, f0_mean=f0, stretch=stretch)
-        if spec.needs_vocoder:
-            samples = reshape(samples, rate, formant_shift=spec.formant_shift, pitch_range=spec.pitch_range)
+        if spec.needs_vocoder or vocoder_pitch:
+            samples = reshape(samples, rate, pitch_shift=vocoder_pitch, formant_shift=spec.formant_shift,
+                              pitch_range=spec.pitch_range)
         return resample(samples, rate, NATIVE_RATE)
 
     def synthesize(self, text: str, spec: VoiceSpec, speed: float = 1.0) -> Iterator[np.ndarray]:
