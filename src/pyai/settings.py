@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     stt_engine: str = "pocketsphinx"
     stt_decoders: int = 8
 
+    # Speak.
+    design_queue_limit: int = 16
+
     # Durable jobs.
     worker_in_process: bool = True
     job_lease_seconds: float = 60.0

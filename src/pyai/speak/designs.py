@@ -27,7 +27,6 @@ from pyai.text.wer import wer
 DEFAULT_SAMPLE_TEXT = "Hello, thanks for calling. How can I help you today?"
 INTELLIGIBILITY_GATE = 0.6
 SECONDS_PER_CANDIDATE = 3
-QUEUE_LIMIT = 16
 
 
 async def create_design(services, org_id: str, prompt: str, attributes: dict, candidates: int,  # noqa: ANN001
@@ -37,7 +36,7 @@ async def create_design(services, org_id: str, prompt: str, attributes: dict, ca
     async with services.db.session() as s:
         waiting = await s.scalar(select(func.count()).select_from(Job).where(
             Job.kind == "voice.design", Job.status.in_(("queued", "running"))))
-        if waiting >= QUEUE_LIMIT:
+        if waiting >= services.settings.design_queue_limit:
             raise ApiError(429, "rate_limit_exceeded",
                            f"The voice-design queue is saturated ({waiting} jobs); retry later.",
                            headers={"Retry-After": str(SECONDS_PER_CANDIDATE * 4)})
