@@ -17,6 +17,7 @@ from pyai.api import (
     not_implemented,
     sandbox,
     speech,
+    transcription_jobs,
     transcriptions,
     voice_clones,
     voice_design,
@@ -33,7 +34,7 @@ log = logging.getLogger("pyai.app")
 
 ROUTERS = (
     identity.router, models.router, sandbox.router, files.router,
-    transcriptions.router, hear_stream.router,
+    transcriptions.router, hear_stream.router, transcription_jobs.router,
     speech.router, voices.router, voice_clones.router, voice_design.router,
 )
 

@@ -1,0 +1,213 @@
+"""Async transcription jobs: durable rows, processed by workers, with formats and webhooks.
+
+An uploaded file is kept in the blob store only until its job has run (so a restart loses
+nothing); an ``audio_url`` is fetched inside the job and never stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, or_
+
+from pyai.audio.decode import AudioDecodeError, decode_audio
+from pyai.engines.stt.base import Transcript
+from pyai.gateway.errors import bad_request
+from pyai.gateway.principal import Principal
+from pyai.hear.batch import STT_RATE, with_numerals
+from pyai.hear.diarize import speaker_labels
+from pyai.hear.engine import stt_engine
+from pyai.hear.subtitles import to_srt, to_vtt
+from pyai.jobs.webhooks import enqueue_webhook
+from pyai.jobs.worker import JobContext, PermanentJobError, handler
+from pyai.net.ssrf import UnsafeUrlError, fetch_limited
+from pyai.store.ids import new_id
+from pyai.store.models import Job
+from pyai.store.tenancy import owned
+
+KIND = "transcription"
+OUTPUT_FORMATS = ("json", "srt", "vtt")
+INLINE_RESULT_LIMIT = 256 * 1024
+FETCH_TIMEOUT_S = 60
+LINK_TTL_S = 7 * 24 * 3600
+
+
+@dataclass
+class JobOptions:
+    model: str = "pyai-hear-telephony"
+    channel: bool = False
+    diarize: bool = False
+    numerals: bool = False
+    output_formats: list[str] = field(default_factory=lambda: ["json"])
+    webhook_url: str | None = None
+
+    def validate(self, test_mode: bool) -> None:
+        bad = [f for f in self.output_formats if f not in OUTPUT_FORMATS]
+        if bad or not self.output_formats:
+            raise bad_request(f"output_formats: unknown format(s) {bad}; use json, srt, vtt.", param="output_formats")
+        if self.webhook_url is not None:
+            allowed = ("https://", "http://") if test_mode else ("https://",)
+            if not self.webhook_url.startswith(allowed) or len(self.webhook_url) > 2048:
+                raise bad_request("webhook_url: must be an https URL.", param="webhook_url")
+        if self.model not in ("pyai-hear", "pyai-hear-telephony"):
+            raise bad_request(f"model: unknown model {self.model!r}.", param="model")
+
+
+def upload_key(job_id: str) -> str:
+    return f"jobs/{job_id}/input.bin"
+
+
+async def create_job(services, p: Principal, options: JobOptions, *, audio_url: str | None,  # noqa: ANN001
+                     upload: bytes | None, base_url: str) -> Job:
+    payload = {
+        "options": dataclasses.asdict(options),
+        "audio_url": audio_url,
+        "principal": {**dataclasses.asdict(p), "scopes": list(p.scopes)},
+        "base_url": base_url,
+    }
+    job_id = new_id("job")
+    if upload is not None:
+        services.blobs.put(upload_key(job_id), upload)
+    return await services.jobs.enqueue(KIND, p.org_id, payload, job_id=job_id)
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    body: dict[str, Any] = {"job_id": job.id, "object": "transcription.job", "status": job.status,
+                            "created_at": job.created_at, "updated_at": job.updated_at,
+                            "model": job.payload.get("options", {}).get("model")}
+    if job.status == "completed" and job.result:
+        body.update(job.result)
+    if job.status == "failed" and job.error:
+        body["error"] = job.error
+    return body
+
+
+# ---- listing ----------------------------------------------------------------------------------
+def encode_cursor(job: Job) -> str:
+    return base64.urlsafe_b64encode(f"{job.created_at}:{job.id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        created, ident = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":", 1)
+        return int(created), ident
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("cursor: not a cursor returned by this API.", param="cursor") from None
+
+
+def list_query(org_id: str, cursor: str | None, limit: int):  # noqa: ANN201 - Select
+    q = owned(Job, org_id).where(Job.kind == KIND)
+    if cursor:
+        created, ident = decode_cursor(cursor)
+        q = q.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < ident)))
+    return q.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+
+
+# ---- processing -------------------------------------------------------------------------------
+def _label(t: Transcript, channel: int | None, speaker: str | None) -> tuple[list[dict], list[dict]]:
+    extra = {k: v for k, v in (("channel", channel), ("speaker", speaker)) if v is not None}
+    segs = [{"id": 0, "start": round(s.start, 3), "end": round(s.end, 3), "text": s.text, **extra} for s in t.segments]
+    words = [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
+              "confidence": round(w.confidence, 3), **extra} for w in t.words]
+    return segs, words
+
+
+def _transcribe(stt, pcm: np.ndarray, options: dict) -> tuple[list[dict], list[dict], int]:  # noqa: ANN001
+    """Segments, words and speaker count, per channel (exact) or diarised (mono)."""
+    segments: list[dict] = []
+    words: list[dict] = []
+    if options["channel"] and pcm.shape[0] >= 2:
+        for ch in range(pcm.shape[0]):
+            t = stt.transcribe(pcm[ch])
+            t = with_numerals(t) if options["numerals"] else t
+            s, w = _label(t, ch, f"speaker_{ch}")
+            segments += s
+            words += w
+        speakers = pcm.shape[0]
+    else:
+        mono = pcm.mean(axis=0)
+        t = stt.transcribe(mono)
+        t = with_numerals(t) if options["numerals"] else t
+        segments, words = _label(t, None, None)
+        speakers = 1 if segments else 0
+        if options["diarize"] and segments:
+            labels = speaker_labels(mono, STT_RATE, segments)
+            for seg, label in zip(segments, labels, strict=True):
+                seg["speaker"] = label
+            for w in words:
+                w["speaker"] = next((s["speaker"] for s in segments if s["start"] <= w["start"] <= s["end"] + 0.01),
+                                    labels[-1])
+            speakers = len(set(labels))
+    segments.sort(key=lambda s: (s["start"], s.get("channel", 0)))
+    words.sort(key=lambda w: (w["start"], w.get("channel", 0)))
+    for i, seg in enumerate(segments):
+        seg["id"] = i
+    return segments, words, speakers
+
+
+async def _load_audio(ctx: JobContext) -> bytes:
+    services, job = ctx.services, ctx.job
+    if url := job.payload.get("audio_url"):
+        try:
+            data, _ = await fetch_limited(url, max_bytes=services.settings.max_upload_bytes, timeout=FETCH_TIMEOUT_S,
+                                          allow_loopback=services.settings.test_mode)
+        except UnsafeUrlError as e:
+            raise PermanentJobError(f"audio_url: {e}") from None
+        return data
+    data = services.blobs.get(upload_key(job.id))
+    if data is None:
+        raise PermanentJobError("the uploaded audio is no longer available")
+    return data
+
+
+async def _finish(ctx: JobContext, status: str, view: dict) -> None:
+    services, job = ctx.services, ctx.job
+    services.blobs.delete(upload_key(job.id))
+    if url := job.payload["options"].get("webhook_url"):
+        await enqueue_webhook(services, job.org_id, url, f"transcription.job.{status}", view)
+
+
+@handler(KIND)
+async def process(ctx: JobContext) -> dict:
+    services, job = ctx.services, ctx.job
+    options = job.payload["options"]
+    try:
+        data = await _load_audio(ctx)
+        audio = await asyncio.to_thread(decode_audio, data, target_rate=STT_RATE, mono=False)
+    except (PermanentJobError, AudioDecodeError) as e:
+        message = e.message if isinstance(e, AudioDecodeError) else str(e)
+        await _finish(ctx, "failed", {**job_view(job), "status": "failed", "error": message})
+        raise PermanentJobError(message) from None
+    pcm = audio.samples if audio.samples.ndim == 2 else audio.samples.reshape(1, -1)
+    segments, words, speakers = await asyncio.to_thread(_transcribe, stt_engine(services), pcm, options)
+    if not await ctx.still_mine():
+        raise PermanentJobError("cancelled")
+    text = " ".join(s["text"] for s in segments)
+    result: dict[str, Any] = {"text": text, "speakers": speakers, "audio_seconds": round(audio.duration, 3),
+                              "segments": segments, "words": words}
+    base = job.payload["base_url"]
+    formats = {}
+    for fmt, render in (("srt", to_srt), ("vtt", to_vtt)):
+        if fmt in options["output_formats"]:
+            key = f"jobs/{job.id}/transcript.{fmt}"
+            services.blobs.put(key, render(segments).encode())
+            formats[fmt] = base + services.blobs.signed_path(key, LINK_TTL_S)
+    if formats:
+        result["formats"] = formats
+    encoded = json.dumps(result).encode()
+    stored: dict[str, Any] = {"result": result}
+    if len(encoded) > INLINE_RESULT_LIMIT:
+        key = f"jobs/{job.id}/result.json"
+        services.blobs.put(key, encoded)
+        stored = {"result_url": base + services.blobs.signed_path(key, LINK_TTL_S)}
+    principal = Principal(**{**job.payload["principal"], "scopes": tuple(job.payload["principal"]["scopes"])})
+    if words:
+        await services.billing.meter(principal, "hear", "hear.batch.minutes", audio.duration)
+    await _finish(ctx, "completed", {**job_view(job), "status": "completed", **stored})
+    return stored
