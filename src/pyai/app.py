@@ -13,6 +13,7 @@ from pyai.api import (
     error_handlers,
     files,
     identity,
+    knowledge,
     models,
     not_implemented,
     sandbox,
@@ -36,6 +37,7 @@ ROUTERS = (
     identity.router, models.router, sandbox.router, files.router,
     transcriptions.router, hear_stream.router, transcription_jobs.router,
     speech.router, voices.router, voice_clones.router, voice_design.router,
+    knowledge.router,
 )
 
 

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pyai.knowledge.service import search_kb
 from pyai.net.ssrf import post_json
 
 log = logging.getLogger("pyai.cue")
@@ -92,8 +93,6 @@ async def query_endpoint(url: str, *, query: str, session_label: str | None, k: 
 async def _retrieve(services, org_id: str, config: GroundingConfig, query: str, timeout: float) -> list[dict]:  # noqa: ANN001
     results: list[dict] = []
     if config.knowledge_base_id:
-        from pyai.knowledge.search import search_kb
-
         results += await search_kb(services, org_id, config.knowledge_base_id, query, config.k)
     if config.kb_endpoint:
         results += await query_endpoint(config.kb_endpoint, query=query, session_label=config.session_label,
