@@ -65,3 +65,11 @@ def test_test_key_skips_credit_but_stops_at_daily_cap_and_failures_are_free(serv
     body = assert_error(hear(server, key["api_key"]), 429, "daily_cap_exceeded")
     assert "daily cap" in body["error"]["message"]
     assert int(first.headers["x-pyai-units"].split(".")[0]) >= 2
+
+
+def test_plan_monthly_cap_is_insufficient_quota(server: Server) -> None:
+    key = server.create_key(plan="enterprise", scopes="hear:*", monthly_units=2)
+    assert hear(server, key["api_key"]).status_code == 200  # ~2.9 s: the cap is now used up
+    assert_error(hear(server, key["api_key"]), 402, "insufficient_quota")
+    me = httpx.get(server.url + "/v1/me", headers=server.headers(key["api_key"])).json()
+    assert me["limits"]["monthly_units"] == 2 and me["credit"]["gated"] is False

@@ -102,6 +102,33 @@ def test_suspended_org_still_sees_me(server: Server, key: dict) -> None:
             break
         time.sleep(0.2)
     assert body["org_status"] == "suspended"
+    resp = httpx.get(server.url + "/v1/models", headers=server.headers(key["api_key"]))
+    assert "org_suspended" in assert_error(resp, 403, "forbidden")["error"]["message"]
+    server.cli("orgs", "activate", key["org_id"])
+
+
+def test_origin_allow_list(server: Server) -> None:
+    key = server.create_key(origins="https://app.example.com")["api_key"]
+    ok = httpx.get(server.url + "/v1/models", headers={**server.headers(key), "Origin": "https://app.example.com"})
+    assert ok.status_code == 200
+    resp = httpx.get(server.url + "/v1/models", headers={**server.headers(key), "Origin": "https://evil.example"})
+    assert_error(resp, 403, "origin_not_allowed")
+    assert httpx.get(server.url + "/v1/models", headers=server.headers(key)).status_code == 200  # server-side call
+
+
+def test_scope_wildcards(server: Server) -> None:
+    """The scope check runs before the body is read: granted keys reach validation (400)."""
+    for scopes, granted in (("hear:*", True), ("*", True), ("hear:transcribe", True), ("hear:stream", False),
+                            ("voice:*", False), ("transcribe:jobs", False)):
+        key = server.create_key(scopes=scopes)["api_key"]
+        resp = httpx.post(server.url + "/v1/audio/transcriptions", headers=server.headers(key), json={})
+        if granted:
+            assert resp.status_code == 400, (scopes, resp.text)
+        else:
+            body = assert_error(resp, 403, "forbidden")
+            assert "insufficient_scope" in body["error"]["message"] and body["error"]["param"] == "hear:transcribe"
+    bad = server.cli("keys", "create", "--scopes", "hear:*,bogus:thing", check=False)
+    assert bad.returncode == 2 and "bogus:thing" in bad.stderr
 
 
 def test_unknown_route_and_method_are_problems(server: Server) -> None:

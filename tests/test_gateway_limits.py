@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.contract import assert_error, assert_problem, validate
 from tests.server import REDIS_URL, Server
@@ -95,3 +99,37 @@ def test_sandbox_disabled_is_404(tmp_path: Path) -> None:
         assert_problem(httpx.post(srv.url + "/v1/sandbox/keys"), 404, "not_found")
     finally:
         srv.stop()
+
+
+def test_realtime_leases_are_shared_and_a_crashed_replica_frees_them(tmp_path: Path) -> None:
+    env = {"PYAI_REDIS_URL": REDIS_URL, "PYAI_REALTIME_CONCURRENCY": "1", "PYAI_LEASE_TTL_SECONDS": "2"}
+    first = Server(tmp_path, env).start()
+    second = Server(tmp_path, env).start()
+    key = first.create_key(scopes="hear:stream")["api_key"]
+    path = f"/v1/audio/transcriptions/stream?api_key={key}"
+
+    async def attempt(srv: Server) -> int | None:
+        async with connect(srv.ws_url + path) as ws:
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send("EOF")
+            with contextlib.suppress(ConnectionClosed):
+                async for _ in ws:
+                    pass
+        return ws.close_code
+
+    async def scenario() -> tuple[int | None, int | None]:
+        holder = await connect(first.ws_url + path)
+        await holder.send(b"\x00\x00" * 1600)
+        first.stop(kill=True)  # the replica dies holding the lease; nobody releases it
+        while_held = await attempt(second)
+        await asyncio.sleep(2.5)  # one lease TTL
+        after_expiry = await attempt(second)
+        with contextlib.suppress(Exception):
+            await holder.close()
+        return while_held, after_expiry
+
+    try:
+        while_held, after_expiry = asyncio.run(scenario())
+    finally:
+        second.stop()
+    assert while_held == 4429 and after_expiry == 1000

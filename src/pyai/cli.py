@@ -119,7 +119,8 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
                 raise SystemExit(f"error: no org {args.org}")
             org_id, project_id = args.org, project.id
         else:
-            org, project = await identity.create_org(s, args.name or "org", plan=args.plan or settings.default_plan)
+            org, project = await identity.create_org(s, args.name or "org", plan=args.plan or settings.default_plan,
+                                                     monthly_units=args.monthly_units)
             org_id, project_id = org.id, project.id
         if args.credit_cents:
             await identity.grant_credit(s, org_id, args.credit_cents, reason="cli grant")
@@ -129,6 +130,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             daily_unit_cap=args.daily_cap if args.daily_cap is not None else (
                 settings.sandbox_daily_unit_cap if args.env == "test" else None),
             label=args.label,
+            allowed_origins=[o.strip() for o in args.origins.split(",") if o.strip()] if args.origins else None,
         )
 
     key = asyncio.run(_with_session(settings, run))
@@ -219,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--budget-cents", type=int, default=None)
     create.add_argument("--daily-cap", type=int, default=None, help="daily unit cap (test keys)")
     create.add_argument("--expires-in", type=int, default=None, metavar="SECONDS")
+    create.add_argument("--monthly-units", type=int, default=None, help="hard monthly unit cap of the new org")
+    create.add_argument("--origins", help="comma-separated browser origins allowed to use this key")
     create.add_argument("--label")
     create.add_argument("--json", action="store_true")
     create.set_defaults(fn=cmd_keys_create)

@@ -41,8 +41,9 @@ class IssuedKey:
         }
 
 
-async def create_org(session: AsyncSession, name: str, plan: str) -> tuple[Org, Project]:
-    org = Org(id=new_id("org"), name=name, plan=plan, status="active")
+async def create_org(session: AsyncSession, name: str, plan: str,
+                     monthly_units: int | None = None) -> tuple[Org, Project]:
+    org = Org(id=new_id("org"), name=name, plan=plan, status="active", monthly_units=monthly_units)
     project = Project(id=new_id("proj"), org_id=org.id, name="default")
     session.add_all([org, project])
     await session.flush()
@@ -67,6 +68,7 @@ async def issue_key(
     budget_cents: int | None = None,
     daily_unit_cap: int | None = None,
     label: str | None = None,
+    allowed_origins: list[str] | None = None,
 ) -> IssuedKey:
     """Mint a key, store its hash, and return the plaintext once."""
     if env not in keys.ENVS:
@@ -86,6 +88,7 @@ async def issue_key(
             budget_cents=budget_cents,
             daily_unit_cap=daily_unit_cap,
             label=label,
+            allowed_origins=allowed_origins,
         )
     )
     await session.flush()
