@@ -130,3 +130,17 @@ def test_scope_and_auth_come_before_body(sqlite_server: Server) -> None:
     assert_error(httpx.post(sqlite_server.url + URL, content=b"junk"), 401, "unauthorized")
     wildcard = sqlite_server.create_key(scopes="hear:*")["api_key"]
     assert transcribe(sqlite_server, wildcard, flite_wav(SENTENCE)).status_code == 200
+
+
+def test_human_recordings(sqlite_server: Server, hear_key: str) -> None:
+    """Real people, not TTS: the CMU ARCTIC sentence is recognised word for word (see
+    docs/benchmarks.md for WER over all recordings)."""
+    from pyai.text.wer import wer
+    from tests.speech_samples import HUMAN_RECORDINGS
+
+    path, reference = HUMAN_RECORDINGS[0]
+    text = transcribe(sqlite_server, hear_key, path.read_bytes()).json()["text"]
+    assert wer(reference, text) <= 0.1, text
+    total = sum(wer(ref, transcribe(sqlite_server, hear_key, p.read_bytes()).json()["text"])
+                for p, ref in HUMAN_RECORDINGS) / len(HUMAN_RECORDINGS)
+    assert total < 0.5

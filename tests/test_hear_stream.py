@@ -249,3 +249,36 @@ def test_concurrency_cap_closes_4429_and_frees_on_close(capped: Server) -> None:
     second_code, frames, third_code = asyncio.run(go())
     assert second_code == 4429 and frames[0]["code"] == "concurrency_limit_exceeded"
     assert third_code == 1000
+
+
+def opus_packets(pcm: bytes) -> list[bytes]:
+    """Raw Opus packets (20 ms at 48 kHz) of 16 kHz PCM16, as a browser's encoder would send."""
+    import av
+    import numpy as np
+    import soxr
+
+    enc = av.CodecContext.create("libopus", "w")
+    enc.sample_rate, enc.layout, enc.format, enc.bit_rate = 48000, "mono", "s16", 32000
+    enc.open()
+    up = soxr.resample(np.frombuffer(pcm, "<i2").astype(np.float32) / 32768, 16000, 48000)
+    x = (np.clip(up, -1, 1) * 32767).astype(np.int16)
+    packets = []
+    for i in range(0, len(x) - 960, 960):
+        frame = av.AudioFrame.from_ndarray(x[i:i + 960].reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = 48000
+        packets += [bytes(p) for p in enc.encode(frame)]
+    return packets
+
+
+def test_opus_stream_and_bad_packet(sqlite_server: Server, stream_key: str) -> None:
+    async def go() -> list[dict]:
+        async with connect(ws_url(sqlite_server, f"api_key={stream_key}&encoding=opus")) as ws:
+            await ws.send(b"\xff\x00garbage")
+            for packet in opus_packets(speech(SENTENCE)):
+                await ws.send(packet)
+            await ws.send("EOF")
+            return await collect(ws)
+
+    frames = asyncio.run(go())
+    assert of(frames, "error")[0]["code"] == "invalid_audio"
+    assert "fox" in of(frames, "final")[0]["text"]

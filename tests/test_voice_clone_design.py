@@ -15,8 +15,8 @@ from pyai.engines.voice.analysis import analyse_voice, profile_distance
 from tests.contract import assert_error, assert_problem
 from tests.media import encode
 from tests.server import Server
+from tests.speech_samples import ALSA, ARCTIC
 
-ARCTIC = Path(__import__("pysptk").__file__).parent / "example_audio_data" / "arctic_a0007.wav"
 PROBE = "Please call Stella and ask her to bring these things with her from the store."
 
 
@@ -75,7 +75,7 @@ def test_clone_moves_toward_its_reference(client: httpx.Client, sqlite_server: S
 
 
 def test_clone_rejects_short_or_bad_reference(client: httpx.Client) -> None:
-    short = Path("/usr/share/sounds/alsa/Front_Center.wav").read_bytes()  # ~1 s of a human voice
+    short = (ALSA / "Front_Center.wav").read_bytes()  # ~1 s of a human voice
     body = assert_problem(client.post("/v1/voice/clones", data={"name": "x"}, files={"file": ("s.wav", short)}),
                           400, "reference_too_short")
     assert "at least 3 s" in body["detail"] and body["param"] == "file"
