@@ -189,7 +189,7 @@ def test_bad_frames_get_errors_and_session_survives(sqlite_server: Server, strea
         async with connect(ws_url(sqlite_server, f"api_key={stream_key}")) as ws:
             await ws.send("hello?")
             await ws.send(json.dumps({"type": "dance"}))
-            await ws.send(b"\x01")  # odd byte: carried over, not an error
+            await ws.send(b"\x01")  # half a sample: dropped with an error, the stream stays aligned
             await send_audio(ws, silence_pcm16(0.3) + pcm16(flite_wav(SENTENCE)) + silence_pcm16(1.2))
             await ws.send(json.dumps({"type": "config", "grounding": True}))  # too late
             await ws.send("EOF")
@@ -197,7 +197,7 @@ def test_bad_frames_get_errors_and_session_survives(sqlite_server: Server, strea
 
     frames = asyncio.run(go())
     errors = of(frames, "error")
-    assert [e["code"] for e in errors] == ["invalid_frame", "invalid_frame", "invalid_frame"]
+    assert [e["code"] for e in errors] == ["invalid_frame", "invalid_frame", "invalid_audio", "invalid_frame"]
     assert of(frames, "final") and frames[-1]["type"] == "usage"
 
 

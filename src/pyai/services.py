@@ -52,5 +52,8 @@ class Services:
         return self.extras[name]
 
     async def close(self) -> None:
+        for extra in self.extras.values():  # engines with worker processes or pools
+            if callable(close := getattr(extra, "close", None)):
+                close()
         await self.gateway.close()
         await self.db.dispose()

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     # Engines.
     stt_engine: str = "pocketsphinx"
     stt_decoders: int = 8
+    stt_processes: int | None = None  # whole-utterance decode processes; default: one per core
 
     # Speak.
     design_queue_limit: int = 16

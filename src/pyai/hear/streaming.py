@@ -71,8 +71,8 @@ class StreamSession:
         self.vad = Endpointer(sample_rate=RATE, endpointing_ms=options.endpointing_ms or DEFAULT_ENDPOINTING_MS)
         self.resampler = StreamResampler(options.sample_rate, RATE) if options.sample_rate != RATE else None
         self.opus = OpusPacketDecoder(RATE) if options.encoding == "opus" else None
-        self.carry = b""  # an odd trailing byte of PCM16 waits for its partner
-        self.frame_buf = np.zeros(0, dtype=np.float32)
+        self.backlog = np.zeros(0, dtype=np.float32)
+        self._pending: tuple[_Utterance, Transcript] | None = None
         self.samples_seen = 0
         self.preroll: collections.deque[np.ndarray] = collections.deque(maxlen=PREROLL_FRAMES)
         self.utterance: _Utterance | None = None
@@ -85,29 +85,43 @@ class StreamSession:
         """Decode one binary frame (PCM16 LE at the negotiated rate, or one Opus packet)."""
         if self.opus is not None:
             return self.feed(self.opus.decode(data))
-        data = self.carry + data
-        cut = len(data) - len(data) % 2
-        self.carry = data[cut:]
-        samples = pcm16_to_float(data[:cut])
+        if len(data) % 2:
+            raise ValueError(f"a PCM16 frame must hold whole 2-byte samples; got {len(data)} bytes (frame dropped)")
+        samples = pcm16_to_float(data)
         if self.resampler is not None:
             samples = self.resampler.process(samples)
         return self.feed(samples)
 
     def feed(self, samples: np.ndarray) -> list[dict]:
-        """Feed 16 kHz float samples; returns the events they caused, in order."""
-        events: list[dict] = []
-        buf = np.concatenate([self.frame_buf, samples.astype(np.float32, copy=False)])
-        n_frames = len(buf) // FRAME
-        for i in range(n_frames):
-            events += self._frame(buf[i * FRAME:(i + 1) * FRAME])
-        self.frame_buf = buf[n_frames * FRAME:]
-        return events
+        """Feed 16 kHz float samples; returns the events they caused, in order.
+
+        Processing pauses after an utterance's ``speech_final`` (``has_pending_final``) so the
+        caller can send it at once; :meth:`finalize` then re-decodes and resumes.
+        """
+        self.backlog = np.concatenate([self.backlog, samples.astype(np.float32, copy=False)])
+        return self._drain()
+
+    @property
+    def has_pending_final(self) -> bool:
+        return self._pending is not None
+
+    def finalize(self) -> list[dict]:
+        """The pending utterance's ``final`` (full-context re-decode), then any further events."""
+        return self._final_event() + self._drain()
 
     def flush(self) -> list[dict]:
-        """commit / EOF / close: finalise the open utterance, if any."""
-        if self.utterance is None:
-            return []
-        return self._close_utterance()
+        """commit / EOF: end the open utterance now (its final stays pending, as at an endpoint)."""
+        events = self.finalize() if self._pending is not None else []
+        if self.utterance is not None:
+            events += self._close_utterance()
+        return events
+
+    def end_of_stream(self) -> list[dict]:
+        """The client went away: hear out and finalise everything already received."""
+        events: list[dict] = []
+        while self._pending is not None or self.utterance is not None:
+            events += self.finalize() if self._pending is not None else self._close_utterance()
+        return events
 
     def close(self) -> None:
         self.recognizer.close()
@@ -120,6 +134,16 @@ class StreamSession:
         return self._grounding.pop(uid, [])
 
     # ---- internals ------------------------------------------------------------------------
+    def _drain(self) -> list[dict]:
+        events: list[dict] = []
+        n_frames = len(self.backlog) // FRAME
+        used = 0
+        while used < n_frames and self._pending is None:
+            events += self._frame(self.backlog[used * FRAME:(used + 1) * FRAME])
+            used += 1
+        self.backlog = self.backlog[used * FRAME:]
+        return events
+
     def _t_ms(self) -> int:
         return self.samples_seen * 1000 // RATE
 
@@ -167,22 +191,31 @@ class StreamSession:
                  "active_text": self._text(active), "utterance_id": utt.uid, "t_ms": self._t_ms()}]
 
     def _close_utterance(self) -> list[dict]:
+        """End the utterance: ``speech_final`` from the incremental pass, final decode pending."""
         utt = self.utterance
         assert utt is not None
         self.utterance = None
         self._push_pending(utt)
         quick = self.recognizer.finish()
+        self._pending = (utt, quick)
+        if not quick.text:
+            return []
+        return [{"type": "speech_final", "text": self._text(quick.text), "utterance_id": utt.uid,
+                 "t_ms": self._t_ms(), "audio_ms": _speech_ms(quick)}]
+
+    def _final_event(self) -> list[dict]:
+        if self._pending is None:
+            return []
+        utt, quick = self._pending
+        self._pending = None
         final = self.recognizer.redecode(np.concatenate(utt.audio)) if utt.audio else quick
-        if not quick.text and not final.text:
+        if not final.text and not quick.text:
             return []  # noise or breath: nothing said, nothing billed
         audio_ms = _speech_ms(final) or _speech_ms(quick)
         self.billed_seconds += audio_ms / 1000
-        t_ms = self._t_ms()
-        base = {"utterance_id": utt.uid, "t_ms": t_ms, "audio_ms": audio_ms}
-        return [
-            {"type": "speech_final", "text": self._text(quick.text or final.text), **base},
-            {"type": "final", "text": self._text(final.text or quick.text), **base},
-        ]
+        base = {"utterance_id": utt.uid, "t_ms": self._t_ms(), "audio_ms": audio_ms}
+        events = [] if quick.text else [{"type": "speech_final", "text": self._text(final.text), **base}]
+        return events + [{"type": "final", "text": self._text(final.text or quick.text), **base}]
 
 
 def _speech_ms(t: Transcript) -> int:

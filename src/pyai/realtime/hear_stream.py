@@ -94,6 +94,12 @@ class _Stream:
             self.client_gone = True
 
     async def send_events(self, events: list[dict]) -> None:
+        """Send events; while an utterance awaits its full-context final, compute and send it."""
+        await self._send_now(events)
+        while self.session.has_pending_final:
+            await self._send_now(await asyncio.to_thread(self.session.finalize))
+
+    async def _send_now(self, events: list[dict]) -> None:
         for event in events:
             if event["type"] == "speech_final" and self.grounding is not None:
                 passages = await self._ground(event["text"])
@@ -151,7 +157,7 @@ class _Stream:
                 self.seen_audio = True
                 try:
                     events = await asyncio.to_thread(self.session.feed_bytes, data)
-                except ValueError as e:  # undecodable opus packet
+                except ValueError as e:  # undecodable Opus packet or a torn PCM16 frame
                     await self._soft_error("invalid_audio", str(e))
                     continue
                 await self.send_events(events)
@@ -193,8 +199,8 @@ async def transcription_stream(ws: WebSocket) -> None:
             await stream.run()
             graceful = True
         except WebSocketDisconnect:
-            # The client closed: flush a final for buffered audio (billed even if unsendable).
-            await asyncio.to_thread(session.flush)
+            # The client closed: finalise buffered audio (billed even though nothing can be sent).
+            await asyncio.to_thread(session.end_of_stream)
         except _Closed:
             pass
         except Exception:

@@ -1,14 +1,20 @@
 """pocketsphinx 5 (CMU Sphinx) with its bundled en-US acoustic model, dictionary and trigram LM.
 
-A decoder holds ~90 MB (the LM) and takes ~0.25 s to load, and is not thread-safe, so a pool
-lends one decoder per batch call or per streaming session; decoders are created lazily up to
-the pool size and reused. Decoding is deterministic: ``seed``/``temperature`` have no effect.
+pocketsphinx holds the GIL while it decodes (measured: two threads take twice as long as one),
+so whole-utterance decodes — batch files and each streaming utterance's final — run in a pool of
+worker *processes*, one decoder each, which uses every core. Streaming sessions keep a light
+single-pass decoder in-process (a thread-safe pool lends one per session). A decoder holds
+~90 MB and takes ~0.25 s to load. Decoding is deterministic: ``seed``/``temperature`` have no
+effect.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import queue
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import version
 
 import numpy as np
@@ -97,11 +103,30 @@ def _decode_utterance(decoder: Decoder, samples: np.ndarray, offset: float) -> l
     return _words(decoder, offset) if decoder.hyp() else []
 
 
-class PocketsphinxStream:
-    """One streaming session's decoder: incremental hypotheses, then a final per utterance."""
+_worker_decoder: Decoder | None = None
 
-    def __init__(self, pool: DecoderPool) -> None:
+
+def _init_worker(config: dict[str, object]) -> None:
+    global _worker_decoder
+    _worker_decoder = Decoder(**config)
+
+
+def _decode_regions(samples: np.ndarray, regions: list[tuple[float, float]]) -> list[Word]:
+    """Runs in a worker process: decode each region of ``samples`` as one utterance."""
+    assert _worker_decoder is not None
+    words: list[Word] = []
+    for start, end in regions:
+        words += _decode_utterance(_worker_decoder, samples[int(start * RATE):int(end * RATE)], start)
+    return words
+
+
+class PocketsphinxStream:
+    """One streaming session: a fast single-pass decoder for partials and ``speech_final``, and a
+    full-accuracy decoder borrowed from the batch pool for each utterance's final re-decode."""
+
+    def __init__(self, pool: DecoderPool, full_decode) -> None:  # noqa: ANN001 - callable
         self.pool = pool
+        self.full_decode = full_decode
         self.decoder = pool.acquire()
         self.in_utt = False
 
@@ -124,11 +149,8 @@ class PocketsphinxStream:
         return Transcript(" ".join(w.word for w in words), words, group_segments(words))
 
     def redecode(self, samples: np.ndarray) -> Transcript:
-        """Full-context pass over a whole utterance (CMN and search see all of it at once)."""
-        if self.in_utt:
-            self.decoder.end_utt()
-            self.in_utt = False
-        words = _decode_utterance(self.decoder, samples, 0.0)
+        """Full-context, two-pass decode of a whole utterance (CMN and search see all of it)."""
+        words = self.full_decode(samples, [(0.0, len(samples) / RATE)])
         return Transcript(" ".join(w.word for w in words), words, group_segments(words), len(samples) / RATE)
 
     def close(self) -> None:
@@ -142,26 +164,37 @@ class PocketsphinxStream:
 class PocketsphinxSTT:
     name = "pocketsphinx"
 
-    def __init__(self, pool_size: int = 8, config: dict[str, object] | None = None) -> None:
+    def __init__(self, pool_size: int = 8, config: dict[str, object] | None = None,
+                 processes: int | None = None) -> None:
         self.config = dict(config or {})
-        self.pool = DecoderPool(pool_size, self.config)
+        self.processes = processes or os.cpu_count() or 1
+        self._executor: ProcessPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+        # Streaming: skip the flat-lexicon second pass at each utterance end (~10x faster end_utt);
+        # the final re-decode in a worker process restores accuracy.
+        self.stream_pool = DecoderPool(pool_size * 4, {**self.config, "fwdflat": False})
+
+    def _full_decode(self, samples: np.ndarray, regions: list[tuple[float, float]]) -> list[Word]:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                     initializer=_init_worker, initargs=(self.config,))
+        return self._executor.submit(_decode_regions, samples.astype(np.float32), regions).result()
 
     def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
         duration = len(samples) / RATE
         regions = [(0.0, duration)] if duration <= WHOLE_FILE_LIMIT_S else split_on_silence(samples, RATE)
-        decoder = self.pool.acquire()
-        try:
-            words: list[Word] = []
-            for start, end in regions:
-                words += _decode_utterance(decoder, samples[int(start * RATE):int(end * RATE)], start)
-        finally:
-            self.pool.release(decoder)
+        words = self._full_decode(samples, regions)
         return Transcript(" ".join(w.word for w in words), words, group_segments(words), duration, "en")
 
     def open_stream(self) -> PocketsphinxStream:
-        return PocketsphinxStream(self.pool)
+        return PocketsphinxStream(self.stream_pool, self._full_decode)
 
     def model_info(self) -> dict:
         return {"name": self.name, "version": version("pocketsphinx"),
                 "model": "en-us acoustic model + trigram LM (bundled in the PyPI package)",
-                "decoders": self.pool.size, **({"config": self.config} if self.config else {})}
+                "decode_processes": self.processes, **({"config": self.config} if self.config else {})}
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)

@@ -10,4 +10,4 @@ from pyai.settings import Settings
 def get_stt(settings: Settings) -> SpeechToText:
     if settings.stt_engine != "pocketsphinx":
         raise ValueError(f"unknown STT engine {settings.stt_engine!r}; available: pocketsphinx")
-    return PocketsphinxSTT(pool_size=settings.stt_decoders)
+    return PocketsphinxSTT(pool_size=settings.stt_decoders, processes=settings.stt_processes)
