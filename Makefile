@@ -12,3 +12,5 @@ test: setup
 
 bench: setup
 	.venv/bin/python bench/gateway.py
+	.venv/bin/python bench/hear.py
+	.venv/bin/python bench/speak.py --voices
