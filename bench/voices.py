@@ -42,7 +42,8 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     print(row("reference (human)", ref, ref))
     print(row(f"default voice ({DEFAULT_VOICE_ID})", speak(STOCK_VOICES[DEFAULT_VOICE_ID].spec), ref))
-    print(row(f"base voice unmodified ({spec.base_voice})", speak(VoiceSpec("flite", spec.base_voice)), ref))
+    for base in ("slt", "rms", "awb", "kal16"):
+        print(row(f"base voice {base}, unmodified", speak(VoiceSpec("flite", base)), ref))
     print(row("clone", speak(spec), ref))
     print("\n## Design: median F0 of candidates per prompt")
     for prompt in ("a deep, calm older male voice", "a bright, cheerful young female voice",

@@ -1,5 +1,5 @@
-"""Cloning: choose the base voice closest to the reference speaker, then set pitch, formants,
-rate and intonation range so the synthetic voice measures like the reference.
+"""Cloning: fit a base voice's pitch, formants (vocal-tract warp), rate and intonation range so
+the synthetic voice measures like the reference speaker.
 
 This is a parametric approximation (no neural speaker model ships in a package here): it
 reproduces the speaker's pitch, vocal-tract brightness and pace, not their exact timbre.
@@ -8,18 +8,22 @@ reproduces the speaker's pitch, vocal-tract brightness and pace, not their exact
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
 
 from pyai.engines.tts.base import VoiceSpec
-from pyai.engines.tts.flite import VOICES
 from pyai.engines.tts.registry import get_tts
-from pyai.engines.voice.analysis import RATE, VoiceProfile, analyse_voice
+from pyai.engines.voice.analysis import RATE, VoiceProfile, analyse_voice, profile_distance
 
 MIN_SPEECH_SECONDS = 3.0
 CALIBRATION = ("Please call Stella. Ask her to bring these things with her from the store: six spoons of "
                "fresh snow peas, five thick slabs of blue cheese, and maybe a snack for her brother Bob.")
+
+
+SEARCH_TEXT = "Please call Stella. Ask her to bring these things with her from the store."
+WARPS = (0.9, 0.95, 1.0, 1.05, 1.1)
 
 
 class CloneError(ValueError):
@@ -37,27 +41,37 @@ def _clamp(x: float, lo: float, hi: float) -> float:
     return min(hi, max(lo, x))
 
 
+def _measure(spec: VoiceSpec) -> VoiceProfile:
+    return analyse_voice(np.concatenate(list(get_tts().synthesize(SEARCH_TEXT, spec))), 24000)
+
+
 def build_clone_spec(samples: np.ndarray, rate: int = RATE) -> VoiceSpec:
+    """Closed-loop fit: for each plausible base voice and vocal-tract warp, synthesise, measure,
+    and keep the spec whose statistics are nearest the reference; then remove the remaining
+    pitch error. (Centroid and warp are not proportional, so a formula alone overshoots.)"""
     ref = analyse_voice(samples, rate)
     if ref.speech_seconds < MIN_SPEECH_SECONDS:
         raise CloneError(f"the reference has {ref.speech_seconds:.1f} s of speech; at least "
                          f"{MIN_SPEECH_SECONDS:.0f} s is required")
     if ref.f0_median <= 0:
         raise CloneError("no voiced speech was found in the reference")
-    female = ref.f0_median >= 165
-    candidates = ["slt"] if female else [v for v in VOICES if v != "slt"]
-
-    def cost(v: str) -> float:
-        p = base_profile(v)
-        return abs(math.log(ref.spectral_centroid / p.spectral_centroid)) + abs(math.log(ref.f0_median / p.f0_median)) / 2
-
-    base = min(candidates, key=cost)
-    bp = base_profile(base)
-    return VoiceSpec(
-        engine="flite",
-        base_voice=base,
-        pitch_shift=round(_clamp(12 * math.log2(ref.f0_median / bp.f0_median), -12, 12), 2),
-        formant_shift=round(_clamp(ref.spectral_centroid / bp.spectral_centroid, 0.8, 1.25), 3),
-        rate=round(_clamp(ref.speaking_rate / bp.speaking_rate, 0.7, 1.4), 3) if bp.speaking_rate else 1.0,
-        pitch_range=round(_clamp(ref.f0_range_st / bp.f0_range_st, 0.5, 2.0), 3) if bp.f0_range_st else 1.0,
-    )
+    bases = ["slt", "rms", "awb"] if ref.f0_median >= 165 else ["rms", "awb", "kal16"]
+    best: tuple[float, VoiceSpec, VoiceProfile] | None = None
+    for base in bases:
+        bp = base_profile(base)
+        for warp in WARPS:
+            spec = VoiceSpec(
+                engine="flite", base_voice=base,
+                pitch_shift=round(_clamp(12 * math.log2(ref.f0_median / bp.f0_median), -12, 12), 2),
+                formant_shift=warp,
+                rate=round(_clamp(ref.speaking_rate / bp.speaking_rate, 0.7, 1.4), 3) if bp.speaking_rate else 1.0,
+                pitch_range=round(_clamp(ref.f0_range_st / bp.f0_range_st, 0.5, 2.0), 3) if bp.f0_range_st else 1.0,
+            )
+            prof = _measure(spec)
+            distance = profile_distance(prof, ref)
+            if best is None or distance < best[0]:
+                best = (distance, spec, prof)
+    assert best is not None
+    _, spec, prof = best
+    residual = 12 * math.log2(ref.f0_median / prof.f0_median) if prof.f0_median > 0 else 0.0
+    return replace(spec, pitch_shift=round(_clamp(spec.pitch_shift + residual, -12, 12), 2))
