@@ -1,5 +1,5 @@
-"""Cloning and design, measured: how close a clone gets to its reference speaker, and whether
-designed voices follow their description. Engine-level (no server), on the human CMU ARCTIC
+"""Cloning, design and diarization, measured: how close a clone gets to its reference speaker,
+whether designed voices follow their description, and how often mono diarization labels turns right. Engine-level (no server), on the human CMU ARCTIC
 recording that pysptk ships. Usage: ``.venv/bin/python bench/voices.py``."""
 
 from __future__ import annotations
@@ -53,5 +53,42 @@ def main() -> None:
         print(f"- {prompt!r} -> {attrs}: F0 {', '.join(f'{f:.0f}' for f in f0s)} Hz")
 
 
+def diarization() -> None:
+    """Segment-level accuracy of mono diarization on alternating two-speaker conversations."""
+    import itertools
+
+    from pyai.hear.diarize import speaker_labels
+    from tests.media import flite_wav
+    from tests.speech_samples import ALSA
+
+    lines = ["I would like to check the status of my order.", "Sure, can I have your order number please?",
+             "It is the one I placed last Tuesday.", "Thank you, I can see it left the warehouse today."]
+    gap = np.zeros(12000, dtype=np.float32)
+    print("\n## Mono diarization (segment accuracy, best label permutation)")
+    results = []
+    pairs = [(a, b) for a, b in itertools.combinations(("slt", "rms", "awb", "kal16"), 2)]
+    for a, b in pairs:
+        turns = [decode_audio(flite_wav(t, v), target_rate=16000).samples for t, v in zip(lines, (a, b, a, b))]
+        results.append((f"{a} / {b} (TTS)", turns, [0, 1, 0, 1]))
+    human = [decode_audio(ARCTIC.read_bytes(), target_rate=16000).samples,
+             decode_audio((ALSA / "Front_Center.wav").read_bytes(), target_rate=16000).samples]
+    results.append(("ARCTIC bdl / ALSA voice (human)", [human[0], human[1], human[0], human[1]], [0, 1, 0, 1]))
+    total = correct = 0
+    for label, turns, truth in results:
+        mono = np.concatenate([x for t in turns for x in (t, gap)])
+        bounds, pos = [], 0
+        for t in turns:
+            bounds.append((pos / 16000, (pos + len(t)) / 16000))
+            pos += len(t) + len(gap)
+        segments = [{"start": s, "end": e} for s, e in bounds]
+        labels = [int(x.split("_")[1]) for x in speaker_labels(mono, 16000, segments)]
+        hits = max(sum(p == t for p, t in zip(labels, truth)), sum((1 - p) == t for p, t in zip(labels, truth)))
+        total += len(truth)
+        correct += hits
+        print(f"- {label}: {hits}/{len(truth)} turns")
+    print(f"Overall: {correct}/{total} = {correct / total:.0%} (turns given by their true boundaries)")
+
+
 if __name__ == "__main__":
     main()
+    diarization()
