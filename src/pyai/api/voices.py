@@ -91,19 +91,20 @@ async def delete_voice(request: Request, id: str, p: Principal = authorize()) ->
     return {"id": id, "object": "voice", "deleted": True}
 
 
+async def _stock_asset(request: Request, voice_id: str, render, media_type: str) -> Response:  # noqa: ANN001
+    """A public, cacheable asset of a stock voice (what <img> and <audio> tags fetch, no key)."""
+    voice = get_stock(voice_id)
+    if voice is None:
+        raise not_found("stock voice", voice_id)
+    data = await render(request.app.state.services, voice)
+    return Response(data, media_type=media_type, headers={"cache-control": "public, max-age=86400"})
+
+
 @router.get("/v1/voices/{id}/avatar.png", summary="Stock voice avatar (public)", tags=["Speak"])
 async def voice_avatar(request: Request, id: str) -> Response:  # noqa: A002
-    voice = get_stock(id)
-    if voice is None:
-        raise not_found("stock voice", id)
-    png = await avatar_png(request.app.state.services, voice)
-    return Response(png, media_type="image/png", headers={"cache-control": "public, max-age=86400"})
+    return await _stock_asset(request, id, avatar_png, "image/png")
 
 
 @router.get("/v1/voices/{id}/preview.mp3", summary="Stock voice preview (public)", tags=["Speak"])
 async def voice_preview(request: Request, id: str) -> Response:  # noqa: A002
-    voice = get_stock(id)
-    if voice is None:
-        raise not_found("stock voice", id)
-    mp3 = await preview_mp3(request.app.state.services, voice)
-    return Response(mp3, media_type="audio/mpeg", headers={"cache-control": "public, max-age=86400"})
+    return await _stock_asset(request, id, preview_mp3, "audio/mpeg")
