@@ -14,3 +14,4 @@ bench: setup
 	.venv/bin/python bench/gateway.py
 	.venv/bin/python bench/hear.py
 	.venv/bin/python bench/speak.py --voices
+	.venv/bin/python bench/voices.py

@@ -1,4 +1,4 @@
-"""Test media: spoken sentences rendered by espeak-ng, and conversions between containers.
+"""Test media: spoken sentences rendered by flite, and conversions between containers.
 
 Real audio files, made the way a client would have them (wav, mp3, m4a, flac, ogg), so the
 server's decoding is exercised end to end.
@@ -12,13 +12,6 @@ import subprocess
 
 import av
 import numpy as np
-
-
-@functools.cache
-def espeak_wav(text: str, voice: str = "en-us", wpm: int = 150) -> bytes:
-    """A 22.05 kHz mono WAV of ``text`` spoken by espeak-ng (formant speech: a hard test for STT)."""
-    return subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "--stdout", text],
-                          check=True, capture_output=True).stdout
 
 
 def decode(data: bytes, fmt: str | None = None, **options: str) -> tuple[np.ndarray, int, int]:

@@ -69,10 +69,8 @@ def _engines() -> list[Check]:
         checks.append(Check("stt: pocketsphinx", ok, f"model dir {model}", "reinstall: make setup"))
     except ImportError as e:
         checks.append(Check("stt: pocketsphinx", False, str(e), "make setup"))
-    for binary in ("espeak-ng", "flite"):
-        path = shutil.which(binary)
-        checks.append(Check(f"tts: {binary}", bool(path), path or "not found",
-                            f"apt-get install {binary} (make setup does this)"))
+    path = shutil.which("flite")
+    checks.append(Check("tts: flite", bool(path), path or "not found", "apt-get install flite (make setup does this)"))
     return checks
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
+from pyai.engines.tts.base import NATIVE_RATE
+from pyai.engines.tts.sentences import split_sentences
 from pyai.speak.avatars import render_avatar
 from pyai.speak.synthesis import SynthesisStats, synthesize_stream
-from pyai.engines.tts.sentences import split_sentences
 
 
 async def avatar_png(services, voice) -> bytes:  # noqa: ANN001 - Services, StockVoice
@@ -33,8 +34,6 @@ async def preview_mp3(services, voice) -> bytes:  # noqa: ANN001 - Services, Sto
 
 async def render_preview(services, text: str, spec, fmt: str) -> bytes:  # noqa: ANN001 - VoiceSpec
     """The whole of ``text`` spoken by ``spec`` at the native rate, encoded as ``fmt``."""
-    from pyai.engines.tts.base import NATIVE_RATE
-
     stats = SynthesisStats()
     parts = [chunk async for chunk in synthesize_stream(services, split_sentences(text), spec, fmt=fmt,
                                                         sample_rate=NATIVE_RATE, speed=1.0, stats=stats)]
