@@ -29,7 +29,7 @@ def reshape(samples: np.ndarray, rate: int, *, pitch_shift: float = 0.0, formant
     if len(samples) < rate // 20:
         return samples
     x = samples.astype(np.float64)
-    f0, t = pw.dio(x, rate, frame_period=FRAME_PERIOD_MS)
+    f0, t = pw.dio(x, rate, frame_period=FRAME_PERIOD_MS, speed=4)  # same F0, ~8x faster
     f0 = pw.stonemask(x, f0, t, rate)
     sp = pw.cheaptrick(x, f0, t, rate)
     ap = pw.d4c(x, f0, t, rate)

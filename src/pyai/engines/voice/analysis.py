@@ -35,7 +35,7 @@ class VoiceProfile:
 
 def analyse_voice(samples: np.ndarray, rate: int) -> VoiceProfile:
     x = resample(samples.astype(np.float32), rate, RATE).astype(np.float64)
-    f0, t = pw.dio(x, RATE, frame_period=FRAME_MS)
+    f0, t = pw.dio(x, RATE, frame_period=FRAME_MS, speed=4)
     f0 = pw.stonemask(x, f0, t, RATE)
     voiced = f0 > 0
     if voiced.sum() < 10:
