@@ -79,10 +79,6 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'pyai.db').resolve()}"
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.resolved_database_url.startswith("sqlite")
-
-    @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
 

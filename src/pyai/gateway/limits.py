@@ -101,12 +101,6 @@ class ConcurrencyLimiter:
         else:
             self._mem.get(bucket, {}).pop(lease, None)
 
-    async def active(self, bucket: str) -> int:
-        now = time.time()
-        if self._redis is not None:
-            return int(await self._redis.zcount(f"pyai:conc:{bucket}", now, "+inf"))
-        return sum(1 for v in self._mem.get(bucket, {}).values() if v > now)
-
     @asynccontextmanager
     async def hold(self, bucket: str, lease: str) -> AsyncIterator[None]:
         """Keep ``lease`` alive for the life of a session, renewing it in the background."""

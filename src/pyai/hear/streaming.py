@@ -46,7 +46,6 @@ class StreamOptions:
 @dataclass
 class _Utterance:
     uid: str
-    start_sample: int
     audio: list[np.ndarray] = field(default_factory=list)
     pending: list[np.ndarray] = field(default_factory=list)
     last_partial_words: list[str] = field(default_factory=list)
@@ -156,7 +155,7 @@ class StreamSession:
             if "speech_start" not in kinds:
                 return []
             self.count += 1
-            utt = self.utterance = _Utterance(f"utt_{self.count}", self.samples_seen - len(self.preroll) * FRAME)
+            utt = self.utterance = _Utterance(f"utt_{self.count}")
             utt.audio = list(self.preroll)
             utt.pending = list(self.preroll)
             self.preroll.clear()

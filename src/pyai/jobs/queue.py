@@ -15,8 +15,6 @@ from pyai.store.db import Database
 from pyai.store.ids import new_id, now_ms
 from pyai.store.models import Job
 
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
-
 
 class JobQueue:
     def __init__(self, db: Database, lease_seconds: float) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from pyai.audio.encode import AudioEncoder
 from pyai.audio.resample import StreamResampler
-from pyai.engines.tts.base import NATIVE_RATE, VoiceSpec
+from pyai.engines.tts.base import NATIVE_RATE, TextToSpeech, VoiceSpec
 from pyai.engines.tts.registry import get_tts
 
 G711_FORMATS = ("g711_ulaw", "g711_alaw")
@@ -33,7 +33,7 @@ class SynthesisStats:
         return self.samples / self.rate
 
 
-def tts_engine(services):  # noqa: ANN001, ANN201 - Services, TextToSpeech
+def tts_engine(services) -> TextToSpeech:  # noqa: ANN001 - Services (import cycle)
     return services.singleton("tts", get_tts)
 
 

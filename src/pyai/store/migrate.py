@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -26,7 +25,3 @@ def upgrade(database_url: str, revision: str = "heads") -> None:
     """
     command.upgrade(alembic_config(database_url), revision)
 
-
-async def upgrade_async(database_url: str) -> None:
-    """Alembic's env runs its own event loop, so do it in a worker thread."""
-    await asyncio.to_thread(upgrade, database_url)

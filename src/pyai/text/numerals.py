@@ -39,7 +39,6 @@ LONE_ORDINAL_CONTEXT = {"the", "january", "february", "march", "april", "may", "
 DIGITS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
 CURRENCY = {"dollar", "dollars", "bucks"}
 CENTS = {"cent", "cents"}
-PERCENT = {"percent", "per cent"}
 NUMBER_WORDS = set(UNITS) | set(TENS) | set(SCALES)
 
 _TOKEN = re.compile(r"\S+")

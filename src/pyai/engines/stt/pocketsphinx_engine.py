@@ -15,7 +15,6 @@ import os
 import queue
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from importlib.metadata import version
 
 import numpy as np
 from pocketsphinx import Decoder
@@ -189,11 +188,6 @@ class PocketsphinxSTT:
 
     def open_stream(self) -> PocketsphinxStream:
         return PocketsphinxStream(self.stream_pool, self._full_decode)
-
-    def model_info(self) -> dict:
-        return {"name": self.name, "version": version("pocketsphinx"),
-                "model": "en-us acoustic model + trigram LM (bundled in the PyPI package)",
-                "decode_processes": self.processes, **({"config": self.config} if self.config else {})}
 
     def close(self) -> None:
         if self._executor is not None:

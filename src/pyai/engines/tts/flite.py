@@ -15,7 +15,6 @@ import numpy as np
 
 #: Measured median F0 (Hz) of each bundled voice; pitch shifts are applied relative to it.
 NATIVE_F0 = {"slt": 164.0, "rms": 102.0, "awb": 118.0, "kal16": 103.0}
-VOICES = tuple(NATIVE_F0)
 #: Voices whose pitch flite itself can set (``int_f0_target_mean``); measured: rms ignores it.
 PITCH_CONTROL = frozenset({"slt", "awb", "kal16"})
 TIMEOUT_S = 30
