@@ -89,6 +89,32 @@ def test_bad_audio_is_400_naming_file(sqlite_server: Server, hear_key: str, data
     assert body["param"] == "file" and "file" in body["detail"]
 
 
+def video_without_audio() -> bytes:
+    """A real MP4 container holding only a video stream: a recognised container, no audio."""
+    import io
+
+    import av
+    import numpy as np
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for _ in range(5):
+            frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), dtype=np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buf.getvalue()
+
+
+def test_container_without_audio_is_unsupported(sqlite_server: Server, hear_key: str) -> None:
+    body = assert_problem(transcribe(sqlite_server, hear_key, video_without_audio(), "clip.mp4"), 400,
+                          "unsupported_audio")
+    assert body["param"] == "file" and "no audio stream" in body["detail"]
+
+
 def test_truncated_file_is_handled(sqlite_server: Server, hear_key: str) -> None:
     mp3 = convert(flite_wav(SENTENCE), "mp3")
     resp = transcribe(sqlite_server, hear_key, mp3[: len(mp3) // 2], "cut.mp3")
