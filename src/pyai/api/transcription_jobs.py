@@ -6,9 +6,9 @@ import hashlib
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from pyai.api.bodies import form_bool, json_body, multipart_form, read_upload
+from pyai.api.bodies import form_bool, json_body, multipart_form, read_upload, validated
 from pyai.api.contract_docs import documented
 from pyai.api.voices import base_url
 from pyai.gateway.auth import authorize
@@ -24,21 +24,11 @@ router = APIRouter()
 IDEMPOTENCY_SCOPE = "transcription.jobs"
 
 
-class JobRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class JobRequest(JobOptions):
+    """The JSON form: options plus the URL source."""
+
     audio_url: str | None = Field(default=None, max_length=2048)
-    audio: str | None = None  # only to name the mistake of sending both sources
-    model: str = "pyai-hear-telephony"
-    channel: bool = False
-    diarize: bool = False
-    numerals: bool = False
-    output_formats: list[str] = Field(default_factory=lambda: ["json"])
-    webhook_url: str | None = None
-
-
-def _options(body: JobRequest) -> JobOptions:
-    return JobOptions(model=body.model, channel=body.channel, diarize=body.diarize, numerals=body.numerals,
-                      output_formats=body.output_formats, webhook_url=body.webhook_url)
+    audio: str | None = None  # only to name the mistake of sending audio inside JSON
 
 
 async def _parse(request: Request) -> tuple[JobOptions, str | None, bytes | None, str]:
@@ -52,13 +42,13 @@ async def _parse(request: Request) -> tuple[JobOptions, str | None, bytes | None
         channel = str(form.get("channel") or "false").lower()
         if channel not in ("true", "false", "stereo"):
             raise bad_request("channel: expected true, false or stereo.", param="channel")
-        options = JobOptions(
-            model=str(form.get("model") or "pyai-hear-telephony"), channel=channel in ("true", "stereo"),
-            diarize=form_bool(form, "diarize"), numerals=form_bool(form, "numerals"),
-            output_formats=[f.strip() for f in str(form.get("output_formats") or "json").split(",") if f.strip()],
-            webhook_url=str(form["webhook_url"]) if form.get("webhook_url") else None)
+        options = validated(JobOptions, {
+            "model": str(form.get("model") or "pyai-hear-telephony"), "channel": channel in ("true", "stereo"),
+            "diarize": form_bool(form, "diarize"), "numerals": form_bool(form, "numerals"),
+            "output_formats": [f.strip() for f in str(form.get("output_formats") or "json").split(",") if f.strip()],
+            "webhook_url": str(form["webhook_url"]) if form.get("webhook_url") else None})
         data, _ = await read_upload(form, "audio", settings.max_upload_bytes)
-        digest = request_hash({"options": options.__dict__, "audio": hashlib.sha256(data).hexdigest()})
+        digest = request_hash({"options": options.model_dump(), "audio": hashlib.sha256(data).hexdigest()})
         return options, None, data, digest
     body = await json_body(request, JobRequest)
     if body.audio is not None:
@@ -69,7 +59,8 @@ async def _parse(request: Request) -> tuple[JobOptions, str | None, bytes | None
     allowed = ("https://", "http://") if settings.test_mode else ("https://",)
     if not body.audio_url.startswith(allowed):
         raise bad_request("audio_url: must be an https URL.", param="audio_url")
-    return _options(body), body.audio_url, None, request_hash(body.model_dump())
+    options = validated(JobOptions, body.model_dump(exclude={"audio_url", "audio"}))
+    return options, body.audio_url, None, request_hash(body.model_dump())
 
 
 @router.post("/v1/transcription/jobs", **documented("/v1/transcription/jobs", "post"))

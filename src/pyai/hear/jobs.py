@@ -10,10 +10,10 @@ import asyncio
 import base64
 import dataclasses
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, or_
 
 from pyai.audio.decode import AudioDecodeError, decode_audio
@@ -38,14 +38,16 @@ FETCH_TIMEOUT_S = 60
 LINK_TTL_S = 7 * 24 * 3600
 
 
-@dataclass
-class JobOptions:
+class JobOptions(BaseModel):
+    """How to process a job: the fields shared by the JSON and multipart forms of the request."""
+
+    model_config = ConfigDict(extra="forbid")
     model: str = "pyai-hear-telephony"
     channel: bool = False
     diarize: bool = False
     numerals: bool = False
-    output_formats: list[str] = field(default_factory=lambda: ["json"])
-    webhook_url: str | None = None
+    output_formats: list[str] = Field(default_factory=lambda: ["json"])
+    webhook_url: str | None = Field(default=None, max_length=2048)
 
     def validate(self, test_mode: bool) -> None:
         bad = [f for f in self.output_formats if f not in OUTPUT_FORMATS]
@@ -53,7 +55,7 @@ class JobOptions:
             raise bad_request(f"output_formats: unknown format(s) {bad}; use json, srt, vtt.", param="output_formats")
         if self.webhook_url is not None:
             allowed = ("https://", "http://") if test_mode else ("https://",)
-            if not self.webhook_url.startswith(allowed) or len(self.webhook_url) > 2048:
+            if not self.webhook_url.startswith(allowed):
                 raise bad_request("webhook_url: must be an https URL.", param="webhook_url")
         if self.model not in ("pyai-hear", "pyai-hear-telephony"):
             raise bad_request(f"model: unknown model {self.model!r}.", param="model")
@@ -66,7 +68,7 @@ def upload_key(job_id: str) -> str:
 async def create_job(services, p: Principal, options: JobOptions, *, audio_url: str | None,  # noqa: ANN001
                      upload: bytes | None, base_url: str) -> Job:
     payload = {
-        "options": dataclasses.asdict(options),
+        "options": options.model_dump(),
         "audio_url": audio_url,
         "principal": {**dataclasses.asdict(p), "scopes": list(p.scopes)},
         "base_url": base_url,
