@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 
@@ -69,8 +68,11 @@ def _engines() -> list[Check]:
         checks.append(Check("stt: pocketsphinx", ok, f"model dir {model}", "reinstall: make setup"))
     except ImportError as e:
         checks.append(Check("stt: pocketsphinx", False, str(e), "make setup"))
-    path = shutil.which("flite")
-    checks.append(Check("tts: flite", bool(path), path or "not found", "apt-get install flite (make setup does this)"))
+    from pyai.engines.tts import flite
+
+    missing = [v for v in flite.NATIVE_F0 if not flite.voice_available(v)]
+    detail = f"missing voices: {', '.join(missing)}" if missing else f"voices {', '.join(flite.NATIVE_F0)}"
+    checks.append(Check("tts: libflite", not missing, detail, "apt-get install flite (make setup does this)"))
     return checks
 
 

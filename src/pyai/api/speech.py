@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pyai.api.bodies import json_body
@@ -18,7 +19,7 @@ from pyai.gateway.auth import authorize
 from pyai.gateway.billing import format_units
 from pyai.gateway.principal import Principal
 from pyai.speak.library import resolve_voice
-from pyai.speak.synthesis import G711_FORMATS, SynthesisStats, synthesize_stream
+from pyai.speak.synthesis import G711_FORMATS, SynthesisStats, encode_stream, tts_engine
 
 router = APIRouter()
 
@@ -60,31 +61,38 @@ class SpeechRequest(BaseModel):
 
 
 @router.post("/v1/audio/speech", **documented("/v1/audio/speech", "post"))
-async def create_speech(request: Request, p: Principal = authorize("voice:synthesize", billable=True)) -> Response:
-    """One sentence is answered whole with its exact ``x-pyai-units``; longer input streams.
+async def create_speech(request: Request, p: Principal = authorize("voice:synthesize", billable=True)) -> StreamingResponse:
+    """The body always streams. One sentence also carries its exact ``x-pyai-units``: flite fixes
+    its length before the vocoder runs, so the header can leave ahead of the audio.
 
-    A streamed body's length is unknown when headers leave, so multi-sentence responses carry
-    no units header; their usage is still metered exactly when the stream ends.
+    A multi-sentence body's length is unknown when headers leave, so it carries no units header;
+    its usage is still metered exactly when the stream ends.
     """
     services = request.app.state.services
     body = await json_body(request, SpeechRequest)
     voice = await resolve_voice(services, p.org_id, body.voice)
+    tts = tts_engine(services)
     sentences = split_sentences(body.input)
-    stats = SynthesisStats()
-    stream = synthesize_stream(services, sentences, voice.spec, fmt=body.response_format,
-                               sample_rate=body.output_rate, speed=body.speed, stats=stats)
-    media_type = CONTENT_TYPES[body.response_format]
     headers = {"x-pyai-voice": voice.voice_id}
+    planned: float | None = None
     if len(sentences) == 1:
-        audio = b"".join([chunk async for chunk in stream])
-        units = await services.billing.meter(p, "speak", "speak.minutes", stats.seconds)
-        return Response(audio, media_type=media_type, headers={**headers, "x-pyai-units": format_units(units)})
+        rendering = await asyncio.to_thread(tts.render, sentences[0], voice.spec, body.speed)
+        planned = rendering.seconds
+        headers["x-pyai-units"] = format_units(planned)
+        chunks = rendering.pieces()
+    else:
+        chunks = tts.synthesize(body.input, voice.spec, body.speed)
+    stats = SynthesisStats()
+    stream = encode_stream(chunks, fmt=body.response_format, sample_rate=body.output_rate, stats=stats)
 
     async def metered() -> AsyncIterator[bytes]:
+        finished = False
         try:
             async for chunk in stream:
                 yield chunk
-        finally:
-            await services.billing.meter(p, "speak", "speak.minutes", stats.seconds)
+            finished = True
+        finally:  # a finished single sentence bills what its header said; anything else what was made
+            seconds = planned if finished and planned is not None else stats.seconds
+            await services.billing.meter(p, "speak", "speak.minutes", seconds)
 
-    return StreamingResponse(metered(), media_type=media_type, headers=headers)
+    return StreamingResponse(metered(), media_type=CONTENT_TYPES[body.response_format], headers=headers)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 
 from pyai.engines.tts.base import NATIVE_RATE
-from pyai.engines.tts.sentences import split_sentences
 from pyai.speak.avatars import render_avatar
-from pyai.speak.synthesis import SynthesisStats, synthesize_stream
+from pyai.speak.synthesis import SynthesisStats, encode_stream, tts_engine
 
 
 async def avatar_png(services, voice) -> bytes:  # noqa: ANN001 - Services, StockVoice
@@ -35,6 +34,6 @@ async def preview_mp3(services, voice) -> bytes:  # noqa: ANN001 - Services, Sto
 async def render_preview(services, text: str, spec, fmt: str) -> bytes:  # noqa: ANN001 - VoiceSpec
     """The whole of ``text`` spoken by ``spec`` at the native rate, encoded as ``fmt``."""
     stats = SynthesisStats()
-    parts = [chunk async for chunk in synthesize_stream(services, split_sentences(text), spec, fmt=fmt,
-                                                        sample_rate=NATIVE_RATE, speed=1.0, stats=stats)]
+    chunks = tts_engine(services).synthesize(text, spec)
+    parts = [chunk async for chunk in encode_stream(chunks, fmt=fmt, sample_rate=NATIVE_RATE, stats=stats)]
     return b"".join(parts)

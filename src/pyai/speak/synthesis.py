@@ -1,7 +1,7 @@
-"""Streamed synthesis: text → sentence chunks from the TTS engine → resampled → encoded bytes.
+"""Streamed synthesis: audio pieces from the TTS engine → resampled → encoded bytes.
 
-Each sentence is synthesised in a worker thread and encoded as soon as it exists, so the first
-bytes of a long text leave while later sentences are still being made.
+Each piece is made in a worker thread and encoded as soon as it exists, so the first bytes
+leave while the rest of the text is still being synthesised.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from pyai.audio.encode import AudioEncoder
 from pyai.audio.resample import StreamResampler
-from pyai.engines.tts.base import NATIVE_RATE, TextToSpeech, VoiceSpec
+from pyai.engines.tts.base import NATIVE_RATE, TextToSpeech
 from pyai.engines.tts.registry import get_tts
 
 G711_FORMATS = ("g711_ulaw", "g711_alaw")
@@ -37,21 +37,13 @@ def tts_engine(services) -> TextToSpeech:  # noqa: ANN001 - Services (import cyc
     return services.singleton("tts", get_tts)
 
 
-def _chunks(tts, sentences: list[str], spec: VoiceSpec, speed: float) -> Iterator[np.ndarray]:  # noqa: ANN001
-    for sentence in sentences:
-        yield from tts.synthesize(sentence, spec, speed=speed)
-
-
-async def synthesize_stream(
-    services, sentences: list[str], spec: VoiceSpec, *, fmt: str, sample_rate: int,  # noqa: ANN001
-    speed: float, stats: SynthesisStats,
+async def encode_stream(
+    chunks: Iterator[np.ndarray], *, fmt: str, sample_rate: int, stats: SynthesisStats,
 ) -> AsyncIterator[bytes]:
-    """Yield encoded audio as each sentence is ready; ``stats`` ends up with the audio length."""
-    tts = tts_engine(services)
+    """Yield encoded audio as each 24 kHz piece is ready; ``stats`` ends up with the audio length."""
     encoder = AudioEncoder(fmt, sample_rate)
     resampler = StreamResampler(NATIVE_RATE, sample_rate) if sample_rate != NATIVE_RATE else None
     stats.rate = sample_rate
-    chunks = _chunks(tts, sentences, spec, speed)
     sentinel = object()
     while True:
         chunk = await asyncio.to_thread(next, chunks, sentinel)

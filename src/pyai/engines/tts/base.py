@@ -39,5 +39,16 @@ class VoiceSpec:
         return abs(self.formant_shift - 1.0) > 1e-3 or abs(self.pitch_range - 1.0) > 1e-3
 
 
+class Rendering(Protocol):
+    """One sentence whose length is known before its audio is made (so it can be billed first)."""
+
+    @property
+    def seconds(self) -> float: ...
+
+    def pieces(self) -> Iterator[np.ndarray]: ...
+
+
 class TextToSpeech(Protocol):
+    def render(self, text: str, spec: VoiceSpec, speed: float = 1.0) -> Rendering: ...
+
     def synthesize(self, text: str, spec: VoiceSpec, speed: float = 1.0) -> Iterator[np.ndarray]: ...
