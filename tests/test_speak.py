@@ -105,6 +105,26 @@ def test_long_input_streams_before_it_is_finished(sqlite_server: Server, speak_k
     assert total / 2 / 24000 > 10
 
 
+def test_one_sentence_streams_with_its_exact_units(sqlite_server: Server, speak_key: str) -> None:
+    """A reshaped voice's single sentence: units in the headers, audio in several pieces."""
+    with httpx.stream("POST", sqlite_server.url + URL, headers=sqlite_server.headers(speak_key),
+                      json={"input": LINE, "response_format": "pcm", "voice": "stock_olivia_en_us"},
+                      timeout=120) as resp:
+        assert resp.status_code == 200
+        units = float(resp.headers["x-pyai-units"])
+        chunks = [len(chunk) for chunk in resp.iter_raw()]
+    assert len(chunks) > 2
+    assert units == pytest.approx(sum(chunks) / 2 / 24000, abs=0.002)
+
+
+def test_seed_makes_speech_repeatable(sqlite_server: Server, speak_key: str) -> None:
+    """flite excites unvoiced sounds with noise; ``seed`` fixes it, so a request repeats exactly."""
+    first, again, other = (speak(sqlite_server, speak_key, response_format="pcm", voice="stock_olivia_en_us",
+                                 seed=seed).content for seed in (7, 7, 8))
+    assert first == again
+    assert other != first and len(other) == len(first)
+
+
 def test_openai_sdk_speech(sqlite_server: Server, speak_key: str, tmp_path) -> None:  # noqa: ANN001
     client = openai.OpenAI(api_key=speak_key, base_url=sqlite_server.url + "/v1")
     resp = client.audio.speech.create(model="tts-1", voice="alloy", input=LINE, response_format="wav")

@@ -76,12 +76,12 @@ async def create_speech(request: Request, p: Principal = authorize("voice:synthe
     headers = {"x-pyai-voice": voice.voice_id}
     planned: float | None = None
     if len(sentences) == 1:
-        rendering = await asyncio.to_thread(tts.render, sentences[0], voice.spec, body.speed)
+        rendering = await asyncio.to_thread(tts.render, sentences[0], voice.spec, body.speed, body.seed)
         planned = rendering.seconds
         headers["x-pyai-units"] = format_units(planned)
         chunks = rendering.pieces()
     else:
-        chunks = tts.synthesize(body.input, voice.spec, body.speed)
+        chunks = tts.synthesize(body.input, voice.spec, body.speed, body.seed)
     stats = SynthesisStats()
     stream = encode_stream(chunks, fmt=body.response_format, sample_rate=body.output_rate, stats=stats)
 

@@ -8,6 +8,9 @@ The clustergen voices (slt, rms, awb) stream: flite computes the whole parameter
 (about a quarter of the work), allocates the wave and then calls back as its vocoder fills it.
 So both the sentence's exact length and its first audio exist long before flite finishes.
 
+flite's vocoder excites unvoiced sounds with libc's ``rand()``; seeding it per call (``seed``,
+default 1 as in a fresh ``flite`` process) makes the same request give the same audio.
+
 Pitch and speaking rate are set inside flite (``int_f0_target_mean``, ``duration_stretch``), so
 a voice that only changes those costs no extra DSP.
 """
@@ -31,6 +34,7 @@ PITCH_CONTROL = frozenset({"slt", "awb", "kal16"})
 #: buffer they allocate first (measured on every voice, text and duration_stretch tried).
 STREAMING = frozenset({"slt", "rms", "awb"})
 CLUSTERGEN_TAIL_S = 0.005
+DEFAULT_SEED = 1
 
 
 class FliteError(RuntimeError):
@@ -82,6 +86,8 @@ def _library() -> ctypes.CDLL:
         raise FliteError("libflite is not installed (apt-get install flite; `make setup` does it)")
     lib = ctypes.CDLL(path)
     lib.flite_init()
+    lib.srand = ctypes.CDLL(ctypes.util.find_library("c")).srand  # the rand() flite links against
+    lib.srand.argtypes = [ctypes.c_uint]
     lib.flite_text_to_wave.argtypes = [ctypes.c_char_p, ctypes.POINTER(_Voice)]
     lib.flite_text_to_wave.restype = ctypes.POINTER(_Wave)
     lib.delete_wave.argtypes = [ctypes.POINTER(_Wave)]
@@ -138,13 +144,14 @@ class FliteStream:
     makes it, exactly ``total`` samples in all.
     """
 
-    def __init__(self, text: str, voice: str, *, f0_mean: float | None, stretch: float) -> None:
+    def __init__(self, text: str, voice: str, *, f0_mean: float | None, stretch: float,
+                 seed: int | None = None) -> None:
         self.voice, self.rate, self.total = voice, 0, 0
         self._chunks: queue.SimpleQueue[np.ndarray | BaseException | None] = queue.SimpleQueue()
         self._known = threading.Event()
         self._error: BaseException | None = None
         _voice(voice)  # raise an unknown or missing voice here, in the caller
-        args = (text.encode("utf-8", "replace"), f0_mean, stretch)
+        args = (text.encode("utf-8", "replace"), f0_mean, stretch, DEFAULT_SEED if seed is None else seed)
         threading.Thread(target=self._run, args=args, name=f"flite-{voice}", daemon=True).start()
         self._known.wait()
         if self._error is not None:
@@ -160,7 +167,7 @@ class FliteStream:
             self._known.set()
         self._chunks.put(samples)
 
-    def _run(self, text: bytes, f0_mean: float | None, stretch: float) -> None:
+    def _run(self, text: bytes, f0_mean: float | None, stretch: float, seed: int) -> None:
         global _sink
         lib = _library()
         handle, default_f0 = _voice(self.voice)
@@ -173,6 +180,7 @@ class FliteStream:
                     lib.feat_set_float(features, F0_FEATURE, f0)
                 else:  # clustergen voices follow their own F0 model unless the feature is present
                     lib.feat_remove(features, F0_FEATURE)
+                lib.srand(seed & 0xFFFFFFFF)
                 _sink = self._receive
                 try:
                     wave = lib.flite_text_to_wave(text, handle)

@@ -43,7 +43,7 @@ class FliteRendering:
 class FliteWorldTTS:
     name = "flite+world"
 
-    def render(self, text: str, spec: VoiceSpec, speed: float = 1.0) -> FliteRendering:
+    def render(self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None) -> FliteRendering:
         """Start speaking one chunk of text; returns once its length is known."""
         if spec.engine != "flite":
             raise ValueError(f"unknown TTS engine {spec.engine}")
@@ -52,16 +52,17 @@ class FliteWorldTTS:
         f0 = native_f0 * 2 ** (spec.pitch_shift / 12) if spec.pitch_shift and native_pitch else None
         vocoder_pitch = 0.0 if native_pitch else spec.pitch_shift
         stretch = 1.0 / max(0.05, spec.rate * speed)
-        stream = flite.FliteStream(text, spec.base_voice, f0_mean=f0, stretch=stretch)
+        stream = flite.FliteStream(text, spec.base_voice, f0_mean=f0, stretch=stretch, seed=seed)
         reshape = {}
         if spec.needs_vocoder or vocoder_pitch:
             reshape = {"center_hz": f0 or native_f0, "pitch_shift": vocoder_pitch,
                        "formant_shift": spec.formant_shift, "pitch_range": spec.pitch_range}
         return FliteRendering(stream, reshape)
 
-    def synthesize(self, text: str, spec: VoiceSpec, speed: float = 1.0) -> Iterator[np.ndarray]:
+    def synthesize(self, text: str, spec: VoiceSpec, speed: float = 1.0,
+                   seed: int | None = None) -> Iterator[np.ndarray]:
         for chunk in split_sentences(text):
-            yield from self.render(chunk, spec, speed).pieces()
+            yield from self.render(chunk, spec, speed, seed).pieces()
 
 
 @cache
