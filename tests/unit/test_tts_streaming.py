@@ -90,3 +90,15 @@ def test_reshaping_moves_pitch_as_asked() -> None:
         return float(np.median(f0[f0 > 0]))
 
     assert median_f0(lowered) == pytest.approx(median_f0(audio) * 2 ** (-5 / 12), rel=0.06)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_low_flite_pitch_survives_reshaping(seed: int) -> None:
+    """slt rendered at 107 Hz is easy to misread an octave up; the reshaped voice must stay low."""
+    import pyworld as pw
+
+    audio, rate = spoken(f0_mean=107.0, seed=seed)
+    shaped = np.concatenate(list(reshape_stream([audio], len(audio), rate, center_hz=107.0, pitch_shift=0.0,
+                                                formant_shift=0.92, pitch_range=0.8)))
+    f0, _ = pw.harvest(shaped.astype(np.float64), rate)
+    assert float(np.median(f0[f0 > 0])) == pytest.approx(107.0, rel=0.1)

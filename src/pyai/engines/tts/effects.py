@@ -26,6 +26,11 @@ FIRST_CUT_S = (0.3, 0.6)
 NEXT_CUT_S = (1.0, 1.6)
 #: Frames analysed on each side of a piece, so F0 and envelope windows (up to ~4 pitch periods) see real signal.
 CONTEXT_FRAMES = 7
+#: The F0 search band around the input's known centre. flite pushed low (slt at ~107 Hz) makes
+#: speech whose pitch an unbounded search often reads an octave up, and resynthesising that
+#: error raised one voice's median pitch from 107 to 154 Hz. flite's intonation stays within
+#: 0.55-1.75x of its centre (measured on all four base voices).
+F0_SEARCH_BAND = (0.5, 1.8)
 #: Frames quieter than this (RMS, about -55 dBFS) before the first speech are passed through as they are.
 SILENCE_RMS = 0.0018
 #: Frames before the speech onset that are still reshaped, so its attack is analysed with context.
@@ -133,7 +138,8 @@ def reshape_stream(chunks: Iterable[np.ndarray], total: int, rate: int, *, cente
         last = min(end + 1, frames - 1)  # one frame past the cut, to cross-fade into the next piece
         first = max(0, start - CONTEXT_FRAMES)
         seg = buf.upto((last + CONTEXT_FRAMES) * hop)[first * hop:]
-        f0, t = pw.dio(seg, rate, frame_period=FRAME_PERIOD_MS, speed=4)  # same F0, ~8x faster
+        f0, t = pw.dio(seg, rate, frame_period=FRAME_PERIOD_MS, speed=4,  # same F0, ~8x faster
+                       f0_floor=center_hz * F0_SEARCH_BAND[0], f0_ceil=center_hz * F0_SEARCH_BAND[1])
         f0 = pw.stonemask(seg, f0, t, rate)
         piece = slice(start - first, last - first + 1)
         f0, t = f0[piece], t[piece]
