@@ -15,6 +15,7 @@ from pyai.audio.decode import decode_audio  # noqa: E402
 from pyai.engines.tts.base import VoiceSpec  # noqa: E402
 from pyai.engines.tts.registry import get_tts  # noqa: E402
 from pyai.engines.voice.analysis import analyse_voice, profile_distance  # noqa: E402
+from pyai.engines.stt.pocketsphinx_engine import PocketsphinxSTT  # noqa: E402
 from pyai.engines.voice.clone import build_clone_spec  # noqa: E402
 from pyai.engines.voice.design import design_candidates, parse_prompt  # noqa: E402
 from pyai.speak.catalog import DEFAULT_VOICE_ID, STOCK_VOICES  # noqa: E402
@@ -36,7 +37,9 @@ def main() -> None:
     audio = decode_audio(ARCTIC.read_bytes(), target_rate=16000)
     ref = analyse_voice(audio.samples, 16000)
     twice = np.concatenate([audio.samples, audio.samples])
-    spec = build_clone_spec(twice, 16000)
+    stt = PocketsphinxSTT(processes=1)
+    spec = build_clone_spec(twice, 16000, transcript=stt.transcribe(twice).text)
+    stt.close()
     print(f"## Clone of CMU ARCTIC bdl (a0007, 4 s said twice) -> {spec}")
     print("| voice | F0 median Hz | F0 range st | centroid Hz | rate syl/s | distance to reference |")
     print("| --- | --- | --- | --- | --- | --- |")

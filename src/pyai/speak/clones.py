@@ -12,10 +12,12 @@ import asyncio
 import numpy as np
 
 from pyai.audio.decode import decode_audio
+from pyai.engines.stt.base import SpeechToText
 from pyai.engines.vad import speech_seconds
 from pyai.engines.voice.analysis import analyse_voice
 from pyai.engines.voice.clone import CloneError, build_clone_spec
 from pyai.hear.batch import decode_upload
+from pyai.hear.engine import stt_engine
 from pyai.jobs.worker import JobContext, PermanentJobError, handler
 from pyai.gateway.errors import bad_request
 from pyai.store.ids import new_id
@@ -46,10 +48,10 @@ async def enrol(services, org_id: str, name: str, data: bytes) -> CustomVoice:  
     return voice
 
 
-def _build(data: bytes) -> tuple[dict, dict]:
+def _build(data: bytes, stt: SpeechToText) -> tuple[dict, dict]:
     audio = decode_audio(data, target_rate=ANALYSIS_RATE, mono=True)
     samples = np.asarray(audio.samples, dtype=np.float32)
-    spec = build_clone_spec(samples, ANALYSIS_RATE)
+    spec = build_clone_spec(samples, ANALYSIS_RATE, transcript=stt.transcribe(samples).text)
     profile = analyse_voice(samples, ANALYSIS_RATE)
     return spec.to_dict(), profile.to_dict()
 
@@ -64,7 +66,7 @@ async def process_clone(ctx: JobContext) -> dict:
         if voice is None or data is None:
             raise PermanentJobError(f"clone {voice_id} or its reference is gone")
         try:
-            spec, profile = await asyncio.to_thread(_build, data)
+            spec, profile = await asyncio.to_thread(_build, data, stt_engine(services))
         except CloneError as e:
             voice.status, voice.error = "failed", str(e)
             await s.commit()
