@@ -12,6 +12,7 @@ import pytest
 
 from pyai.audio.decode import decode_audio
 from pyai.engines.voice.analysis import analyse_voice, profile_distance
+from pyai.speak.catalog import DEFAULT_VOICE_ID
 from tests.contract import assert_error, assert_problem
 from tests.media import encode
 from tests.server import Server
@@ -120,8 +121,14 @@ def test_design_respects_attributes_and_saves(client: httpx.Client, sqlite_serve
     assert [v["voice_id"] for v in listed] == [vd["voice_id"]] and listed[0]["gender"] == "M"
     assert client.post("/v1/audio/speech", json={"input": "Hello there.", "voice": vd["voice_id"]}).status_code == 200
 
-    other = sqlite_server.create_key(scopes="voice:*")["api_key"]
-    oh = sqlite_server.headers(other)
+    org_id = client.get("/v1/me").json()["org_id"]
+    sqlite_server.cli("orgs", "default-voice", org_id, vd["voice_id"])
+    assert client.post("/v1/audio/speech", json={"input": "Hello there."}).headers["x-pyai-voice"] == vd["voice_id"]
+
+    other_key = sqlite_server.create_key(scopes="voice:*")
+    other, oh = other_key["api_key"], sqlite_server.headers(other_key["api_key"])
+    refused = sqlite_server.cli("orgs", "default-voice", other_key["org_id"], vd["voice_id"], check=False)
+    assert refused.returncode == 1 and "unknown voice" in refused.stderr
     assert_problem(httpx.get(sqlite_server.url + f"/v1/voice/design/{deep['design_id']}", headers=oh), 404, "not_found")
     assert_problem(httpx.delete(sqlite_server.url + f"/v1/voices/{vd['voice_id']}", headers=oh), 404, "not_found")
     assert_problem(client.post(f"/v1/voice/design/{deep['design_id']}/save", json={"candidate_id": "c9", "name": "x"}),
@@ -129,6 +136,8 @@ def test_design_respects_attributes_and_saves(client: httpx.Client, sqlite_serve
     assert_problem(client.delete("/v1/voices/stock_emma_en_us"), 400, "stock_voice_immutable")
     assert client.delete(f"/v1/voices/{vd['voice_id']}").status_code == 200
     assert client.get("/v1/voices", params={"source": "design"}).json()["data"] == []
+    fallback = client.post("/v1/audio/speech", json={"input": "Hello there."})
+    assert fallback.status_code == 200 and fallback.headers["x-pyai-voice"] == DEFAULT_VOICE_ID
 
 
 @pytest.mark.parametrize(

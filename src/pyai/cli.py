@@ -162,6 +162,25 @@ def cmd_orgs_activate(args: argparse.Namespace) -> int:
                    f"activated {args.org_id}", f"error: no org {args.org_id}")
 
 
+def cmd_orgs_default_voice(args: argparse.Namespace) -> int:
+    from pyai.gateway.errors import ProblemError
+    from pyai.speak.library import set_default_voice
+
+    async def assign(s):  # noqa: ANN001, ANN202
+        try:
+            return (await set_default_voice(s, args.org_id, args.voice_id)).voice_id
+        except LookupError:
+            raise SystemExit(f"error: no org {args.org_id}") from None
+        except ProblemError as e:
+            raise SystemExit(f"error: {e.detail}") from None
+
+    settings = _settings(args)
+    _migrate(settings)
+    voice_id = asyncio.run(_with_session(settings, assign))
+    print(f"default voice of {args.org_id} is {voice_id}")
+    return 0
+
+
 def cmd_credit_grant(args: argparse.Namespace) -> int:
     async def grant(s):  # noqa: ANN001, ANN202
         try:
@@ -237,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     activate = orgs.add_parser("activate", parents=[common])
     activate.add_argument("org_id")
     activate.set_defaults(fn=cmd_orgs_activate)
+    default_voice = orgs.add_parser("default-voice", parents=[common],
+                                    help="voice used when a speech request omits `voice`")
+    default_voice.add_argument("org_id")
+    default_voice.add_argument("voice_id", help="stock id, OpenAI preset name, or the org's clone/design id")
+    default_voice.set_defaults(fn=cmd_orgs_default_voice)
 
     credit = sub.add_parser("credit", help="prepaid credit").add_subparsers(dest="credit_cmd", required=True)
     grant = credit.add_parser("grant", parents=[common])
