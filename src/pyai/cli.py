@@ -37,6 +37,18 @@ async def _with_session(settings: Settings, fn):  # noqa: ANN001, ANN202 - async
         await db.dispose()
 
 
+def _check_engines(settings: Settings) -> None:
+    """Refuse to start on a local STT model pocketsphinx cannot load (it would kill the server later)."""
+    if settings.stt_model_dir is None:
+        return
+    from pyai.engines.stt.model_dir import ModelDirError, verified_model_config
+
+    try:
+        verified_model_config(settings.stt_model_dir)
+    except ModelDirError as e:
+        raise SystemExit(f"error: PYAI_STT_MODEL_DIR: {e}") from None
+
+
 def _migrate(settings: Settings) -> None:
     settings.ensure_dirs()
     upgrade(settings.resolved_database_url)
@@ -67,6 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         settings.port = args.port
     configure(settings.log_level)
+    _check_engines(settings)
     _migrate(settings)
     first = asyncio.run(_bootstrap(settings))
     if first:
@@ -85,6 +98,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure(settings.log_level)
+    _check_engines(settings)
     _migrate(settings)
 
     async def run() -> None:

@@ -58,16 +58,24 @@ def _blob_dir(settings: Settings) -> Check:
         return Check("blob store", False, str(e), f"make {settings.blob_dir} writable or set PYAI_DATA_DIR")
 
 
-def _engines() -> list[Check]:
-    checks = []
-    try:
-        import pocketsphinx
+def _stt_model(settings: Settings) -> Check:
+    from pyai.engines.stt.model_dir import ModelDirError, verified_model_config
 
-        model = os.path.join(os.path.dirname(pocketsphinx.__file__), "model", "en-us")
-        ok = os.path.isdir(model)
-        checks.append(Check("stt: pocketsphinx", ok, f"model dir {model}", "reinstall: make setup"))
-    except ImportError as e:
-        checks.append(Check("stt: pocketsphinx", False, str(e), "make setup"))
+    if settings.stt_model_dir is None:
+        from pocketsphinx import get_model_path
+
+        bundled = get_model_path()
+        return Check("stt: pocketsphinx", os.path.isdir(bundled), f"bundled model {bundled}", "reinstall: make setup")
+    try:
+        verified_model_config(settings.stt_model_dir)
+    except ModelDirError as e:
+        return Check("stt: pocketsphinx", False, str(e),
+                     "point PYAI_STT_MODEL_DIR at a folder with an acoustic model, one LM and one .dict")
+    return Check("stt: pocketsphinx", True, f"model {settings.stt_model_dir}")
+
+
+def _engines(settings: Settings) -> list[Check]:
+    checks = [_stt_model(settings)]
     from pyai.engines.tts import flite
 
     missing = [v for v in flite.NATIVE_F0 if not flite.voice_available(v)]
@@ -89,7 +97,7 @@ def _redis(settings: Settings) -> Check | None:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    checks = [_blob_dir(settings), _database(settings), *_engines()]
+    checks = [_blob_dir(settings), _database(settings), *_engines(settings)]
     if (r := _redis(settings)) is not None:
         checks.append(r)
     return checks

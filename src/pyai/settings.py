@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     stt_engine: str = "pocketsphinx"
     stt_decoders: int = 8
     stt_processes: int | None = None  # whole-utterance decode processes; default: one per core
+    stt_model_dir: Path | None = None  # a local pocketsphinx model (see engines/stt/model_dir.py)
 
     # Speak.
     design_queue_limit: int = 16

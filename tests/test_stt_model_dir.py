@@ -1,0 +1,90 @@
+"""``PYAI_STT_MODEL_DIR``: Hear runs on a model stored on local disk instead of the bundled one.
+
+The local model here is the bundled acoustic model with a language model and dictionary
+written by the test and limited to a few words, so the transcript itself proves which model
+decoded it: the bundled model hears "rear center"; the local one can only answer in its words.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from pocketsphinx import get_model_path
+
+from pyai.engines.stt.model_dir import ModelDirError, model_config
+from pyai.text.wer import wer
+from tests.server import PYAI, Server
+from tests.speech_samples import ALSA, HUMAN_RECORDINGS
+
+BUNDLED = Path(get_model_path()) / "en-us"
+ARCTIC, ARCTIC_TEXT = HUMAN_RECORDINGS[0]
+VOCABULARY = sorted(set(ARCTIC_TEXT.split()) | {"front", "left", "right"})
+
+
+def _pronunciations(words: list[str]) -> str:
+    wanted = set(words)
+    lines = (BUNDLED / "cmudict-en-us.dict").read_text().splitlines()
+    return "\n".join(line for line in lines if line.split(" ", 1)[0].split("(")[0] in wanted) + "\n"
+
+
+def _unigram_arpa(words: list[str]) -> str:
+    entries = ["<s>", "</s>", *words]
+    body = "\n".join(f"-1.0000 {w} 0.0000" if w != "</s>" else f"-1.0000 {w}" for w in entries)
+    return f"\\data\\\nngram 1={len(entries)}\n\n\\1-grams:\n{body}\n\n\\end\\\n"
+
+
+def write_model(root: Path) -> Path:
+    root.mkdir()
+    (root / "acoustic").symlink_to(BUNDLED / "en-us", target_is_directory=True)
+    (root / "small.dict").write_text(_pronunciations(VOCABULARY))
+    (root / "small.arpa").write_text(_unigram_arpa(VOCABULARY))
+    return root
+
+
+def test_local_model_decodes(tmp_path: Path) -> None:
+    srv = Server(tmp_path / "data", {"PYAI_STT_MODEL_DIR": str(write_model(tmp_path / "model"))}).start()
+    try:
+        key = srv.create_key(scopes="hear:*")["api_key"]
+
+        def text_of(path: Path) -> str:
+            resp = httpx.post(srv.url + "/v1/audio/transcriptions", headers=srv.headers(key),
+                              files={"file": (path.name, path.read_bytes())}, timeout=120)
+            assert resp.status_code == 200, resp.text
+            return resp.json()["text"].lower()
+
+        assert wer(ARCTIC_TEXT, text_of(ARCTIC)) <= 0.1
+        heard = text_of(ALSA / "Rear_Center.wav")
+        assert heard and set(heard.split()) <= set(VOCABULARY), heard
+    finally:
+        srv.stop()
+
+
+def test_unloadable_model_stops_serve_with_the_reason(tmp_path: Path) -> None:
+    model = write_model(tmp_path / "model")
+    (model / "small.dict").unlink()
+    run = subprocess.run([*PYAI, "serve", "--data-dir", str(tmp_path / "data")], capture_output=True, text=True,
+                         env={"PYAI_STT_MODEL_DIR": str(model), "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert run.returncode == 1 and "PYAI_STT_MODEL_DIR" in run.stderr and "no dictionary" in run.stderr
+
+    (model / "small.dict").write_text(_pronunciations(VOCABULARY))
+    (model / "acoustic").unlink()
+    (model / "acoustic").mkdir()
+    (model / "acoustic" / "mdef").write_text("not a model definition\n")  # pocketsphinx exit()s on this
+    doctor = subprocess.run([*PYAI, "doctor", "--data-dir", str(tmp_path / "data")], capture_output=True, text=True,
+                            env={"PYAI_STT_MODEL_DIR": str(model), "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert "[FAIL] stt: pocketsphinx" in doctor.stdout and "cannot load it" in doctor.stdout, doctor.stdout
+
+
+def test_model_dir_layout_is_checked(tmp_path: Path) -> None:
+    model = write_model(tmp_path / "model")
+    (model / "small-phone.lm.bin").write_bytes(b"")  # phone-loop LMs are not word LMs: ignored
+    assert model_config(model) == {"hmm": str(model / "acoustic"), "lm": str(model / "small.arpa"),
+                                   "dict": str(model / "small.dict")}
+    (model / "other.lm.bin").write_bytes(b"")
+    with pytest.raises(ModelDirError, match="more than one language model"):
+        model_config(model)
+    with pytest.raises(ModelDirError, match="not a directory"):
+        model_config(tmp_path / "missing")
