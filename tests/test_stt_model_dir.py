@@ -12,37 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pocketsphinx import get_model_path
 
 from pyai.engines.stt.model_dir import ModelDirError, model_config
 from pyai.text.wer import wer
 from tests.server import PYAI, Server
-from tests.speech_samples import ALSA, HUMAN_RECORDINGS
-
-BUNDLED = Path(get_model_path()) / "en-us"
-ARCTIC, ARCTIC_TEXT = HUMAN_RECORDINGS[0]
-VOCABULARY = sorted(set(ARCTIC_TEXT.split()) | {"front", "left", "right"})
-
-
-def _pronunciations(words: list[str]) -> str:
-    wanted = set(words)
-    lines = (BUNDLED / "cmudict-en-us.dict").read_text().splitlines()
-    return "\n".join(line for line in lines if line.split(" ", 1)[0].split("(")[0] in wanted) + "\n"
-
-
-def _unigram_arpa(words: list[str]) -> str:
-    entries = ["<s>", "</s>", *words]
-    body = "\n".join(f"-1.0000 {w} 0.0000" if w != "</s>" else f"-1.0000 {w}" for w in entries)
-    return f"\\data\\\nngram 1={len(entries)}\n\n\\1-grams:\n{body}\n\n\\end\\\n"
-
-
-def write_model(root: Path) -> Path:
-    root.mkdir()
-    (root / "acoustic").symlink_to(BUNDLED / "en-us", target_is_directory=True)
-    (root / "small.dict").write_text(_pronunciations(VOCABULARY))
-    (root / "small.arpa").write_text(_unigram_arpa(VOCABULARY))
-    return root
-
+from tests.speech_samples import ALSA
+from tests.stt_models import ARCTIC, ARCTIC_TEXT, VOCABULARY, pronunciations, write_model
 
 def test_local_model_decodes(tmp_path: Path) -> None:
     srv = Server(tmp_path / "data", {"PYAI_STT_MODEL_DIR": str(write_model(tmp_path / "model"))}).start()
@@ -69,7 +44,7 @@ def test_unloadable_model_stops_serve_with_the_reason(tmp_path: Path) -> None:
                          env={"PYAI_STT_MODEL_DIR": str(model), "PATH": "/usr/bin:/bin"}, timeout=120)
     assert run.returncode == 1 and "PYAI_STT_MODEL_DIR" in run.stderr and "no dictionary" in run.stderr
 
-    (model / "small.dict").write_text(_pronunciations(VOCABULARY))
+    (model / "small.dict").write_text(pronunciations(VOCABULARY))
     (model / "acoustic").unlink()
     (model / "acoustic").mkdir()
     (model / "acoustic" / "mdef").write_text("not a model definition\n")  # pocketsphinx exit()s on this

@@ -74,8 +74,25 @@ def _stt_model(settings: Settings) -> Check:
     return Check("stt: pocketsphinx", True, f"model {settings.stt_model_dir}")
 
 
+def _stt_endpoint(settings: Settings) -> Check:
+    """PYAI_STT_ENGINE=openai: the endpoint answers ``GET /models`` with our key."""
+    import httpx
+
+    name, fix = "stt: openai endpoint", "set PYAI_STT_BASE_URL (…/v1) and PYAI_STT_API_KEY"
+    if not settings.stt_base_url:
+        return Check(name, False, "PYAI_STT_BASE_URL is not set", fix)
+    headers = {"Authorization": f"Bearer {settings.stt_api_key}"} if settings.stt_api_key else {}
+    try:
+        status = httpx.get(settings.stt_base_url.rstrip("/") + "/models", headers=headers, timeout=5).status_code
+    except httpx.HTTPError as e:
+        return Check(name, False, f"{settings.stt_base_url}: {type(e).__name__}", fix)
+    return Check(name, status == 200, f"{settings.stt_base_url}: GET /models answered {status}", fix)
+
+
 def _engines(settings: Settings) -> list[Check]:
     checks = [_stt_model(settings)]
+    if settings.stt_engine == "openai":
+        checks.append(_stt_endpoint(settings))
     from pyai.engines.tts import flite
 
     missing = [v for v in flite.NATIVE_F0 if not flite.voice_available(v)]

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     stt_decoders: int = 8
     stt_processes: int | None = None  # whole-utterance decode processes; default: one per core
     stt_model_dir: Path | None = None  # a local pocketsphinx model (see engines/stt/model_dir.py)
+    # PYAI_STT_ENGINE=openai: an OpenAI-compatible /audio/transcriptions (engines/stt/openai_compatible.py)
+    stt_base_url: str | None = None
+    stt_api_key: str | None = None
+    stt_model: str = "whisper-1"
+    stt_timeout_seconds: float = 60.0
 
     # Speak.
     design_queue_limit: int = 16

@@ -8,10 +8,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pyai.engines.stt.base import EngineUnavailable
 from pyai.gateway.errors import ApiError, ProblemError
 
 log = logging.getLogger("pyai.errors")
 
+ENGINE_RETRY_AFTER_S = 5
 _STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
                  415: "unsupported_media_type", 400: "invalid_request"}
 
@@ -62,6 +64,13 @@ def install(app: FastAPI) -> None:
             detail = str(exc.detail)
         return ProblemError(exc.status_code, code, detail, headers=dict(exc.headers or {})).response(
             request_id(request))
+
+    @app.exception_handler(EngineUnavailable)
+    async def _engine(request: Request, exc: EngineUnavailable):  # noqa: ANN202
+        log.warning("engine unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return ProblemError(503, "engine_unavailable", f"{exc}; nothing was billed, retry shortly.",
+                            title="Engine unavailable", headers={"Retry-After": str(ENGINE_RETRY_AFTER_S)},
+                            ).response(request_id(request))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):  # noqa: ANN202

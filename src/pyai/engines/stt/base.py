@@ -8,6 +8,15 @@ from typing import Protocol
 import numpy as np
 
 RATE = 16000  # every engine takes 16 kHz mono float32
+SEGMENT_GAP_S = 0.6  # a pause this long starts a new segment
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine cannot take this request now (busy, or its upstream failed); worth a retry."""
+
+
+class EngineBusy(EngineUnavailable):
+    """Every decoder is in use and none came free in time."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,24 @@ class Transcript:
     segments: list[Segment] = field(default_factory=list)
     duration: float = 0.0
     language: str = "en"
+
+
+def group_segments(words: list[Word], first_id: int = 0) -> list[Segment]:
+    """Cut a word list into segments at pauses of ``SEGMENT_GAP_S`` or more."""
+    segments: list[Segment] = []
+    current: list[Word] = []
+    for w in words:
+        if current and w.start - current[-1].end >= SEGMENT_GAP_S:
+            segments.append(_segment(first_id + len(segments), current))
+            current = []
+        current.append(w)
+    if current:
+        segments.append(_segment(first_id + len(segments), current))
+    return segments
+
+
+def _segment(ident: int, words: list[Word]) -> Segment:
+    return Segment(ident, words[0].start, words[-1].end, " ".join(w.word for w in words), list(words))
 
 
 class StreamingRecognizer(Protocol):

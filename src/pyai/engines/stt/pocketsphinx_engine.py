@@ -19,18 +19,13 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from pocketsphinx import Decoder
 
-from pyai.engines.stt.base import RATE, Segment, Transcript, Word
+from pyai.engines.stt.base import RATE, EngineBusy, Transcript, Word, group_segments
 from pyai.engines.vad.webrtc import split_on_silence
 
 FRAMES_PER_SECOND = 100
 WHOLE_FILE_LIMIT_S = 25.0  # longer audio is decoded region by region, cut at pauses
-SEGMENT_GAP_S = 0.6  # a pause this long starts a new segment
 _FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[LAUGH]", "[COUGH]", "[BREATH]", "[UM]", "[UH]",
             "[SMACK]", "[UH]", "++NOISE++"}
-
-
-class EngineBusy(RuntimeError):
-    """Every decoder is in use and none came free in time."""
 
 
 def _pcm16(samples: np.ndarray) -> bytes:
@@ -49,24 +44,6 @@ def _words(decoder: Decoder, offset: float) -> list[Word]:
         words.append(Word(_clean(seg.word), offset + seg.start_frame / FRAMES_PER_SECOND,
                           offset + (seg.end_frame + 1) / FRAMES_PER_SECOND, float(min(max(seg.prob, 0.0), 1.0))))
     return words
-
-
-def group_segments(words: list[Word], first_id: int = 0) -> list[Segment]:
-    """Cut a word list into segments at pauses of ``SEGMENT_GAP_S`` or more."""
-    segments: list[Segment] = []
-    current: list[Word] = []
-    for w in words:
-        if current and w.start - current[-1].end >= SEGMENT_GAP_S:
-            segments.append(_segment(first_id + len(segments), current))
-            current = []
-        current.append(w)
-    if current:
-        segments.append(_segment(first_id + len(segments), current))
-    return segments
-
-
-def _segment(ident: int, words: list[Word]) -> Segment:
-    return Segment(ident, words[0].start, words[-1].end, " ".join(w.word for w in words), list(words))
 
 
 class DecoderPool:

@@ -1,0 +1,132 @@
+"""Hear through an OpenAI-compatible transcription endpoint (``PYAI_STT_ENGINE=openai``).
+
+For a deployment whose bigger model runs elsewhere (a Whisper server, a hosted API, another
+PyAI): batch files, job files and each streaming utterance's ``final`` are sent to
+``{PYAI_STT_BASE_URL}/audio/transcriptions`` as 16 kHz WAV with ``verbose_json`` and word
+timestamps. Streaming partials and ``speech_final`` stay on the local decoder, because they must
+arrive within tens of milliseconds of the audio; a ``final`` whose upstream call fails falls
+back to the local full-context decode, so a turn never stalls on the network.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import wave
+
+import httpx
+import numpy as np
+
+from pyai.engines.stt.base import (
+    RATE,
+    EngineUnavailable,
+    SpeechToText,
+    StreamingRecognizer,
+    Transcript,
+    Word,
+    group_segments,
+)
+
+log = logging.getLogger(__name__)
+
+
+def wav_bytes(samples: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def _spread(text: str, start: float, end: float) -> list[Word]:
+    """Words of a segment that came without word timings, spaced evenly over the segment."""
+    tokens = text.split()
+    step = (end - start) / max(1, len(tokens))
+    return [Word(tok, start + i * step, start + (i + 1) * step) for i, tok in enumerate(tokens)]
+
+
+def parse_verbose_json(body: dict, duration: float) -> Transcript:
+    """OpenAI's verbose_json → a Transcript; word timings are estimated when the server gives none."""
+    words = [Word(str(w["word"]).strip(), float(w["start"]), float(w["end"]))
+             for w in body.get("words") or [] if str(w.get("word", "")).strip()]
+    if not words:
+        for seg in body.get("segments") or []:
+            words += _spread(str(seg.get("text", "")), float(seg.get("start", 0)), float(seg.get("end", 0)))
+    if not words and (text := str(body.get("text", "")).strip()):
+        words = _spread(text, 0.0, duration)
+    return Transcript(" ".join(w.word for w in words), words, group_segments(words), duration,
+                      str(body.get("language") or "en"))
+
+
+class RemoteTranscriber:
+    """One HTTP client per process, shared by every request thread (httpx.Client is thread-safe)."""
+
+    def __init__(self, base_url: str, api_key: str | None, model: str, timeout: float) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.model = model
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+
+    def transcribe(self, samples: np.ndarray, language: str | None = None) -> Transcript:
+        data: dict[str, object] = {"model": self.model, "response_format": "verbose_json",
+                                   "timestamp_granularities[]": ["word", "segment"]}
+        if language:
+            data["language"] = language
+        try:
+            resp = self._client.post("/audio/transcriptions", data=data,
+                                     files={"file": ("audio.wav", wav_bytes(samples), "audio/wav")})
+        except httpx.HTTPError as e:
+            raise EngineUnavailable(f"the transcription endpoint did not answer: {type(e).__name__}") from None
+        if resp.status_code != 200:
+            raise EngineUnavailable(f"the transcription endpoint answered HTTP {resp.status_code}")
+        try:
+            return parse_verbose_json(resp.json(), len(samples) / RATE)
+        except (ValueError, KeyError, TypeError) as e:
+            raise EngineUnavailable(f"the transcription endpoint sent an unreadable body ({e})") from None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class RemoteFinalStream:
+    """Local partials and ``speech_final``; the utterance's ``final`` from the remote model."""
+
+    def __init__(self, local: StreamingRecognizer, remote: RemoteTranscriber) -> None:
+        self._local, self._remote = local, remote
+
+    def accept(self, samples: np.ndarray) -> None:
+        self._local.accept(samples)
+
+    def partial(self) -> str:
+        return self._local.partial()
+
+    def finish(self) -> Transcript:
+        return self._local.finish()
+
+    def redecode(self, samples: np.ndarray) -> Transcript:
+        try:
+            return self._remote.transcribe(samples)
+        except EngineUnavailable as e:
+            log.warning("final re-decode falls back to the local model: %s", e)
+            return self._local.redecode(samples)
+
+    def close(self) -> None:
+        self._local.close()
+
+
+class OpenAICompatibleSTT:
+    name = "openai"
+
+    def __init__(self, remote: RemoteTranscriber, local: SpeechToText) -> None:
+        self._remote, self._local = remote, local
+
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
+        return self._remote.transcribe(samples, language)
+
+    def open_stream(self) -> RemoteFinalStream:
+        return RemoteFinalStream(self._local.open_stream(), self._remote)
+
+    def close(self) -> None:
+        self._remote.close()
+        self._local.close()
