@@ -19,6 +19,7 @@ from tests.server import PYAI, Server
 from tests.speech_samples import ALSA
 from tests.stt_models import ARCTIC, ARCTIC_TEXT, VOCABULARY, pronunciations, write_model
 
+
 def test_local_model_decodes(tmp_path: Path) -> None:
     srv = Server(tmp_path / "data", {"PYAI_STT_MODEL_DIR": str(write_model(tmp_path / "model"))}).start()
     try:

@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
 from websockets.asyncio.client import connect
 
-from pyai.audio.decode import decode_audio
 from pyai.text.wer import wer
 from tests.contract import assert_problem
+from tests.media import pcm16, silence_pcm16
 from tests.server import Server
 from tests.speech_samples import ALSA
 from tests.stt_models import ARCTIC, ARCTIC_TEXT, VOCABULARY, write_model
@@ -40,11 +39,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, 
     finally:
         front.stop()
         upstream.stop()
-
-
-def pcm16_of(path: Path) -> bytes:
-    samples = decode_audio(path.read_bytes(), target_rate=16000, mono=True).samples
-    return (samples * 32767).astype("<i2").tobytes()
 
 
 async def stream_frames(front: Server, key: str, pcm: bytes) -> list[dict]:
@@ -73,7 +67,7 @@ def test_batch_goes_to_the_upstream_model(servers: tuple[Server, Server, dict]) 
 def test_stream_partials_are_local_and_finals_come_from_upstream(servers: tuple[Server, Server, dict]) -> None:
     _, front, _ = servers
     key = front.create_key(scopes="hear:*")["api_key"]
-    frames = asyncio.run(stream_frames(front, key, pcm16_of(REAR_CENTER) + bytes(32000)))
+    frames = asyncio.run(stream_frames(front, key, pcm16(REAR_CENTER.read_bytes()) + silence_pcm16(1.0)))
     finals = of(frames, "final")
     assert finals and all(set(f["text"].lower().split()) <= set(VOCABULARY) for f in finals), finals
     assert "center" in " ".join(f["text"] for f in of(frames, "speech_final")).lower()  # the local model
@@ -93,7 +87,7 @@ def test_upstream_failure_is_503_and_stream_finals_fall_back(servers: tuple[Serv
     problem = assert_problem(resp, 503, "engine_unavailable")
     assert "HTTP 401" in problem["detail"] and int(resp.headers["Retry-After"]) > 0
 
-    frames = asyncio.run(stream_frames(front, key, pcm16_of(REAR_CENTER) + bytes(32000)))
+    frames = asyncio.run(stream_frames(front, key, pcm16(REAR_CENTER.read_bytes()) + silence_pcm16(1.0)))
     finals = of(frames, "final")
     assert finals and "center" in " ".join(f["text"] for f in finals).lower()  # the local full decode
     assert of(frames, "usage")

@@ -14,6 +14,7 @@ import av
 import numpy as np
 
 from pyai.audio.g711 import alaw_encode, ulaw_encode
+from pyai.audio.pcm import float_to_pcm16
 from pyai.audio.resample import resample
 
 CONTENT_TYPES = {
@@ -30,10 +31,6 @@ CONTENT_TYPES = {
 _CONTAINERS = {"mp3": ("mp3", "libmp3lame"), "opus": ("ogg", "libopus"), "aac": ("adts", "aac"),
                "flac": ("flac", "flac")}
 _OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
-
-
-def _pcm16(samples: np.ndarray) -> np.ndarray:
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
 
 
 def wav_header(rate: int) -> bytes:
@@ -87,7 +84,7 @@ class AudioEncoder:
                 samples = resample(samples, self.rate, self.codec_rate)
             if len(samples) == 0:
                 return self._sink.drain()
-            frame = av.AudioFrame.from_ndarray(_pcm16(samples).reshape(1, -1), format="s16", layout="mono")
+            frame = av.AudioFrame.from_ndarray(float_to_pcm16(samples).reshape(1, -1), format="s16", layout="mono")
             frame.sample_rate = self.codec_rate
             packets = self._stream.encode(frame)
         for packet in packets:
@@ -98,7 +95,7 @@ class AudioEncoder:
         """Encode float32 mono samples at ``sample_rate``; returns what is ready to send."""
         if self._container is not None:
             return self._encode_container(samples)
-        pcm = _pcm16(samples)
+        pcm = float_to_pcm16(samples)
         if self.fmt == "g711_ulaw":
             return ulaw_encode(pcm)
         if self.fmt == "g711_alaw":

@@ -17,6 +17,7 @@ import wave
 import httpx
 import numpy as np
 
+from pyai.audio.pcm import float_to_pcm16
 from pyai.engines.stt.base import (
     RATE,
     EngineUnavailable,
@@ -36,7 +37,7 @@ def wav_bytes(samples: np.ndarray) -> bytes:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(RATE)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+        w.writeframes(float_to_pcm16(samples).tobytes())
     return buf.getvalue()
 
 

@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from pocketsphinx import Decoder
 
+from pyai.audio.pcm import float_to_pcm16
 from pyai.engines.stt.base import RATE, EngineBusy, Transcript, Word, group_segments
 from pyai.engines.vad.webrtc import split_on_silence
 
@@ -26,10 +27,6 @@ FRAMES_PER_SECOND = 100
 WHOLE_FILE_LIMIT_S = 25.0  # longer audio is decoded region by region, cut at pauses
 _FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[LAUGH]", "[COUGH]", "[BREATH]", "[UM]", "[UH]",
             "[SMACK]", "[UH]", "++NOISE++"}
-
-
-def _pcm16(samples: np.ndarray) -> bytes:
-    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
 
 
 def _clean(word: str) -> str:
@@ -74,7 +71,7 @@ class DecoderPool:
 
 def _decode_utterance(decoder: Decoder, samples: np.ndarray, offset: float) -> list[Word]:
     decoder.start_utt()
-    decoder.process_raw(_pcm16(samples), full_utt=True)
+    decoder.process_raw(float_to_pcm16(samples).tobytes(), full_utt=True)
     decoder.end_utt()
     return _words(decoder, offset) if decoder.hyp() else []
 
@@ -110,7 +107,7 @@ class PocketsphinxStream:
         if not self.in_utt:
             self.decoder.start_utt()
             self.in_utt = True
-        self.decoder.process_raw(_pcm16(samples))
+        self.decoder.process_raw(float_to_pcm16(samples).tobytes())
 
     def partial(self) -> str:
         hyp = self.decoder.hyp() if self.in_utt else None

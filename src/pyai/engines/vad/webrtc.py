@@ -7,13 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import webrtcvad
 
+from pyai.audio.pcm import float_to_pcm16
+
 FRAME_MS = 20
 ONSET_FRAMES = 3  # 60 ms of speech opens an utterance
 
 
 def _frames(samples: np.ndarray, rate: int) -> list[bytes]:
     n = rate * FRAME_MS // 1000
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    pcm = float_to_pcm16(samples)
     return [pcm[i:i + n].tobytes() for i in range(0, len(pcm) - n + 1, n)]
 
 
