@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` (set up + serve) and `make test` (set up + full suite).
-.PHONY: setup run test bench
+.PHONY: setup run test lint bench
 
 setup:
 	./scripts/setup.sh
@@ -8,7 +8,13 @@ run: setup
 	.venv/bin/pyai serve $(ARGS)
 
 test: setup
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
 	.venv/bin/python -m pytest -q -p no:cacheprovider $(ARGS)
+
+lint: setup
+	.venv/bin/ruff check --fix src tests bench
+	.venv/bin/ruff format src tests bench
 
 bench: setup
 	.venv/bin/python bench/gateway.py

@@ -31,16 +31,21 @@ class LoadResult:
         return self.requests / self.seconds
 
     def line(self) -> str:
-        return (f"concurrency {self.concurrency:>3}: {self.requests} req in {self.seconds:.2f}s = "
-                f"{self.rps:,.0f} req/s, p50 {self.pct(50):.2f} ms, p99 {self.pct(99):.2f} ms, "
-                f"mean {statistics.fmean(self.latencies_ms):.2f} ms, errors {self.errors}")
+        return (
+            f"concurrency {self.concurrency:>3}: {self.requests} req in {self.seconds:.2f}s = "
+            f"{self.rps:,.0f} req/s, p50 {self.pct(50):.2f} ms, p99 {self.pct(99):.2f} ms, "
+            f"mean {statistics.fmean(self.latencies_ms):.2f} ms, errors {self.errors}"
+        )
 
 
 async def _worker(url: str, headers: dict[str, str], n: int, lat: list[float], errors: list[int]) -> None:
     parts = urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-    head = f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n" + "".join(
-        f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    head = (
+        f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        + "\r\n"
+    )
     raw = head.encode()
     for _ in range(n):
         t0 = time.perf_counter()

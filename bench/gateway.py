@@ -14,8 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._http import load  # noqa: E402
 from tests.server import Server  # noqa: E402
+
+from bench._http import load  # noqa: E402
 
 
 def main() -> None:
@@ -24,8 +25,10 @@ def main() -> None:
         try:
             key = srv.create_key()["api_key"]
             headers = {"Authorization": f"Bearer {key}"}
-            print(f"# GET /v1/me on {platform.processor() or platform.machine()}, "
-                  f"{__import__('os').cpu_count()} cores, python {platform.python_version()}")
+            print(
+                f"# GET /v1/me on {platform.processor() or platform.machine()}, "
+                f"{__import__('os').cpu_count()} cores, python {platform.python_version()}"
+            )
             asyncio.run(load(srv.url + "/v1/me", headers, 8, 2000))  # warm-up
             for concurrency, total in ((1, 3000), (32, 20000)):
                 print(asyncio.run(load(srv.url + "/v1/me", headers, concurrency, total)).line())

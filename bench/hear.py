@@ -25,14 +25,19 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pyai.audio.decode import decode_audio  # noqa: E402
-from pyai.text.wer import normalise_words, wer  # noqa: E402
 from tests.media import encode, flite_wav, pcm16, silence_pcm16  # noqa: E402
 from tests.server import Server  # noqa: E402
 from tests.speech_samples import HUMAN_RECORDINGS  # noqa: E402
 
-SENTENCES = ["The quick brown fox jumps over the lazy dog.", "Please call me back tomorrow morning about my order.",
-             "Thank you for calling, your order has shipped.", "I would like to change the address on my account."]
+from pyai.audio.decode import decode_audio  # noqa: E402
+from pyai.text.wer import normalise_words, wer  # noqa: E402
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call me back tomorrow morning about my order.",
+    "Thank you for calling, your order has shipped.",
+    "I would like to change the address on my account.",
+]
 CHUNK_MS = 100
 LEAD_S, TAIL_S = 0.4, 1.0
 
@@ -66,15 +71,17 @@ def batch_rtf(c: httpx.Client) -> None:
         t0 = time.perf_counter()
         assert c.post("/v1/audio/transcriptions", files={"file": ("a.wav", data)}).status_code == 200
         walls.append(time.perf_counter() - t0)
-    print(f"## Batch real-time factor: {statistics.median(walls) / seconds:.3f} "
-          f"({seconds:.0f} s of speech in {statistics.median(walls):.1f} s, median of 3)\n")
+    print(
+        f"## Batch real-time factor: {statistics.median(walls) / seconds:.3f} "
+        f"({seconds:.0f} s of speech in {statistics.median(walls):.1f} s, median of 3)\n"
+    )
 
 
 def speech_onset_ms(pcm: bytes) -> int:
     """First 10 ms frame above -35 dBFS: where speech really starts (flite pads ~250 ms of silence)."""
     x = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768
     frames = x[: len(x) // 160 * 160].reshape(-1, 160)
-    level = 20 * np.log10(np.sqrt((frames ** 2).mean(axis=1)) + 1e-9)
+    level = 20 * np.log10(np.sqrt((frames**2).mean(axis=1)) + 1e-9)
     return int(np.argmax(level > -35)) * 10
 
 
@@ -87,6 +94,7 @@ async def stream_once(url: str, sentence: str) -> dict:
     got: dict = {}
 
     async with connect(url) as ws:
+
         async def reader() -> None:
             async for msg in ws:
                 frame = json.loads(msg)
@@ -99,7 +107,7 @@ async def stream_once(url: str, sentence: str) -> dict:
         task = asyncio.create_task(reader())
         start = time.perf_counter()
         for i in range(0, len(audio), step):
-            await ws.send(audio[i:i + step])
+            await ws.send(audio[i : i + step])
             sent_at.append(((i + step) * 1000 // 32000, time.perf_counter()))
             await asyncio.sleep(max(0.0, start + (i + step) / 32000 - time.perf_counter()))
         await ws.send("EOF")
@@ -128,11 +136,15 @@ async def streaming(base: str, key: str) -> None:
     for name in ("ttfp_audio_ms", "ttfp_wall_ms", "speech_final_latency_ms", "final_latency_ms"):
         vals = [r[name] for r in results if name in r]
         print(f"- {name}: p50 {pct(vals, 50):.0f} ms, p95 {pct(vals, 95):.0f} ms (n={len(vals)})")
-    print("  (ttfp = first partial after speech onset; *_latency = from sending the audio at the endpoint "
-          "to receiving the frame)\n")
+    print(
+        "  (ttfp = first partial after speech onset; *_latency = from sending the audio at the endpoint "
+        "to receiving the frame)\n"
+    )
     print("## Concurrent real-time streams")
-    print("Sustained = the server keeps up with live audio: p95 speech_final latency under 300 ms and "
-          "every full-context final within 2 s.")
+    print(
+        "Sustained = the server keeps up with live audio: p95 speech_final latency under 300 ms and "
+        "every full-context final within 2 s."
+    )
     for n in (1, 2, 4, 6, 8, 12, 16):
         batches = await asyncio.gather(*(stream_once(url, SENTENCES[i % len(SENTENCES)]) for i in range(n)))
         sf = [r["speech_final_latency_ms"] for r in batches if "speech_final_latency_ms" in r]
@@ -140,16 +152,25 @@ async def streaming(base: str, key: str) -> None:
         p95_sf = pct(sf, 95) if sf else float("inf")
         p95_fin = pct(fin, 95) if fin else float("inf")
         ok = len(fin) == n and p95_sf < 300 and max(fin) < 2000
-        print(f"- {n:>2} streams: p95 speech_final {p95_sf:.0f} ms, p95 final {p95_fin:.0f} ms, "
-              f"max final {max(fin, default=float('inf')):.0f} ms -> {'sustained' if ok else 'NOT sustained'}")
+        print(
+            f"- {n:>2} streams: p95 speech_final {p95_sf:.0f} ms, p95 final {p95_fin:.0f} ms, "
+            f"max final {max(fin, default=float('inf')):.0f} ms -> {'sustained' if ok else 'NOT sustained'}"
+        )
         if not ok:
             break
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        srv = Server(Path(tmp), {"PYAI_RATE_LIMIT_RPS": "1000", "PYAI_RATE_LIMIT_BURST": "1000",
-                                 "PYAI_REALTIME_CONCURRENCY": "64", "PYAI_STT_DECODERS": "32"}).start()
+        srv = Server(
+            Path(tmp),
+            {
+                "PYAI_RATE_LIMIT_RPS": "1000",
+                "PYAI_RATE_LIMIT_BURST": "1000",
+                "PYAI_REALTIME_CONCURRENCY": "64",
+                "PYAI_STT_DECODERS": "32",
+            },
+        ).start()
         try:
             key = srv.create_key()["api_key"]
             with httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as c:

@@ -18,17 +18,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.server import Server  # noqa: E402
+
 from pyai.audio.decode import decode_audio  # noqa: E402
 from pyai.engines.voice.analysis import analyse_voice  # noqa: E402
 from pyai.text.wer import wer  # noqa: E402
-from tests.server import Server  # noqa: E402
 
 SENTENCE = "Thank you for calling, your order has shipped."
-PARAGRAPH = ("Thank you for calling the support line. Your order number is being checked right now. "
-             "The package left our warehouse this morning. It should arrive within two business days.")
+PARAGRAPH = (
+    "Thank you for calling the support line. Your order number is being checked right now. "
+    "The package left our warehouse this morning. It should arrive within two business days."
+)
 FORMATS = ("pcm", "wav", "mp3", "opus", "aac", "flac", "g711_ulaw")
-VOICES = {"flite only (stock_emma_en_us)": "stock_emma_en_us",
-          "flite + WORLD reshaping (stock_olivia_en_us)": "stock_olivia_en_us"}
+VOICES = {
+    "flite only (stock_emma_en_us)": "stock_emma_en_us",
+    "flite + WORLD reshaping (stock_olivia_en_us)": "stock_olivia_en_us",
+}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -46,8 +51,9 @@ def speech_onset(pcm: bytes) -> int | None:
     return int(loud[0]) if len(loud) else None
 
 
-def ttfa(client: httpx.Client, text: str, fmt: str, voice: str, runs: int,
-         speech: list[float] | None = None) -> tuple[list[float], float]:
+def ttfa(
+    client: httpx.Client, text: str, fmt: str, voice: str, runs: int, speech: list[float] | None = None
+) -> tuple[list[float], float]:
     """Seconds to the first body byte, and the real-time factor (wall time / audio seconds).
 
     For pcm, ``speech`` collects the seconds to the first byte of speech (past the sentence's
@@ -56,8 +62,9 @@ def ttfa(client: httpx.Client, text: str, fmt: str, voice: str, runs: int,
     firsts, rtfs = [], []
     for _ in range(runs):
         t0 = time.perf_counter()
-        with client.stream("POST", "/v1/audio/speech", json={"input": text, "response_format": fmt,
-                                                              "voice": voice}) as resp:
+        with client.stream(
+            "POST", "/v1/audio/speech", json={"input": text, "response_format": fmt, "voice": voice}
+        ) as resp:
             first = first_speech = None
             body = b""
             for chunk in resp.iter_raw():
@@ -66,8 +73,13 @@ def ttfa(client: httpx.Client, text: str, fmt: str, voice: str, runs: int,
                 if speech is not None and first_speech is None and speech_onset(body) is not None:
                     first_speech = time.perf_counter() - t0
         wall = time.perf_counter() - t0
-        seconds = len(body) / 2 / 24000 if fmt == "pcm" else len(body) / 8000 if fmt == "g711_ulaw" \
+        seconds = (
+            len(body) / 2 / 24000
+            if fmt == "pcm"
+            else len(body) / 8000
+            if fmt == "g711_ulaw"
             else decode_audio(body).duration
+        )
         firsts.append(first or wall)
         rtfs.append(wall / seconds)
         if speech is not None:
@@ -89,8 +101,9 @@ def voice_table(client: httpx.Client) -> None:
         audio = decode_audio(mp3, target_rate=16000)
         prof = analyse_voice(audio.samples, 16000)
         print(f"| {v['voice_id']} | {v['gender']} | {prof.f0_median:.0f} | {prof.spectral_centroid:.0f} | {w:.2f} |")
-    print(f"WER over voices: mean {statistics.fmean(wers):.3f}, median {statistics.median(wers):.3f}, "
-          f"max {max(wers):.3f}")
+    print(
+        f"WER over voices: mean {statistics.fmean(wers):.3f}, median {statistics.median(wers):.3f}, max {max(wers):.3f}"
+    )
 
 
 def main() -> None:
@@ -111,16 +124,20 @@ def main() -> None:
                     firsts, rtf = ttfa(c, SENTENCE, fmt, "stock_emma_en_us", args.runs)
                     print(f"| {fmt} | {pct(firsts, 50) * 1000:.0f} | {pct(firsts, 95) * 1000:.0f} | {rtf:.3f} |")
                 print("\n## Per engine path (pcm)")
-                print("| engine path | 1 sentence first byte p50 / p95 ms | first speech byte p50 / p95 ms "
-                      "| paragraph first byte p50 ms | paragraph RTF |")
+                print(
+                    "| engine path | 1 sentence first byte p50 / p95 ms | first speech byte p50 / p95 ms "
+                    "| paragraph first byte p50 ms | paragraph RTF |"
+                )
                 print("| --- | --- | --- | --- | --- |")
                 for label, voice in VOICES.items():
                     speech: list[float] = []
                     one, _ = ttfa(c, SENTENCE, "pcm", voice, args.runs, speech)
                     para, rtf = ttfa(c, PARAGRAPH, "pcm", voice, max(5, args.runs // 4))
-                    print(f"| {label} | {pct(one, 50) * 1000:.0f} / {pct(one, 95) * 1000:.0f} | "
-                          f"{pct(speech, 50) * 1000:.0f} / {pct(speech, 95) * 1000:.0f} | "
-                          f"{pct(para, 50) * 1000:.0f} | {rtf:.3f} |")
+                    print(
+                        f"| {label} | {pct(one, 50) * 1000:.0f} / {pct(one, 95) * 1000:.0f} | "
+                        f"{pct(speech, 50) * 1000:.0f} / {pct(speech, 95) * 1000:.0f} | "
+                        f"{pct(para, 50) * 1000:.0f} | {rtf:.3f} |"
+                    )
                 if args.voices:
                     voice_table(c)
         finally:

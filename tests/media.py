@@ -86,5 +86,6 @@ def silence_pcm16(seconds: float, rate: int = 16000) -> bytes:
 @functools.cache
 def flite_wav(text: str, voice: str = "slt") -> bytes:
     """A 16 kHz mono WAV of ``text`` spoken by flite's HTS voice (natural enough for pocketsphinx)."""
-    return subprocess.run(["flite", "-voice", voice, "-t", text, "-o", "/dev/stdout"],
-                          check=True, capture_output=True).stdout
+    return subprocess.run(
+        ["flite", "-voice", voice, "-t", text, "-o", "/dev/stdout"], check=True, capture_output=True
+    ).stdout

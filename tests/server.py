@@ -70,7 +70,9 @@ class Server:
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [*PYAI, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            env=self.env, stdout=subprocess.PIPE, stderr=self.log,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
         )
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -101,14 +103,23 @@ class Server:
             self.log.close()
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        res = subprocess.run([*PYAI, *args, "--data-dir", str(self.data_dir)], env=self.env,
-                             capture_output=True, text=True, timeout=120)
+        res = subprocess.run(
+            [*PYAI, *args, "--data-dir", str(self.data_dir)], env=self.env, capture_output=True, text=True, timeout=120
+        )
         if check and res.returncode != 0:
             raise RuntimeError(f"pyai {' '.join(args)} failed: {res.stderr}")
         return res
 
-    def create_key(self, *, org: str | None = None, env: str = "live", scopes: str = "*",
-                   credit_cents: int | None = None, plan: str | None = "self-hosted", **flags: object) -> dict:
+    def create_key(
+        self,
+        *,
+        org: str | None = None,
+        env: str = "live",
+        scopes: str = "*",
+        credit_cents: int | None = None,
+        plan: str | None = "self-hosted",
+        **flags: object,
+    ) -> dict:
         """``pyai keys create --json``; by default an ungated org so product tests are not billed out."""
         args = ["keys", "create", "--json", "--env", env, "--scopes", scopes]
         if org:

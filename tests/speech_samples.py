@@ -16,7 +16,17 @@ ARCTIC = Path(pysptk.__file__).parent / "example_audio_data" / "arctic_a0007.wav
 #: (path, reference transcript)
 HUMAN_RECORDINGS: list[tuple[Path, str]] = [
     (ARCTIC, "and you always want to see it in the superlative degree"),
-    *[(ALSA / f"{name}.wav", name.replace("_", " ").lower())
-      for name in ("Front_Center", "Front_Left", "Front_Right", "Rear_Center", "Rear_Left", "Rear_Right",
-                   "Side_Left", "Side_Right")],
+    *[
+        (ALSA / f"{name}.wav", name.replace("_", " ").lower())
+        for name in (
+            "Front_Center",
+            "Front_Left",
+            "Front_Right",
+            "Rear_Center",
+            "Rear_Left",
+            "Rear_Right",
+            "Side_Left",
+            "Side_Right",
+        )
+    ],
 ]

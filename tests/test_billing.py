@@ -14,8 +14,12 @@ SENTENCE = "The quick brown fox jumps over the lazy dog."
 
 
 def hear(srv: Server, key: str, data: bytes | None = None) -> httpx.Response:
-    return httpx.post(srv.url + "/v1/audio/transcriptions", headers=srv.headers(key),
-                      files={"file": ("a.wav", data if data is not None else flite_wav(SENTENCE))}, timeout=120)
+    return httpx.post(
+        srv.url + "/v1/audio/transcriptions",
+        headers=srv.headers(key),
+        files={"file": ("a.wav", data if data is not None else flite_wav(SENTENCE))},
+        timeout=120,
+    )
 
 
 def until(fn, ok, timeout: float = 6.0):  # noqa: ANN001, ANN202 - poll past the 2 s credit cache

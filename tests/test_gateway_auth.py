@@ -26,8 +26,9 @@ def test_me_by_bearer_and_x_api_key_matches_identity_schema(server: Server, key:
 
 
 def test_me_reports_budget_expiry_scopes_and_credit(server: Server) -> None:
-    key = server.create_key(scopes="hear:*,voice:synthesize", plan="payg", credit_cents=500,
-                            budget_cents=120, expires_in=3600)
+    key = server.create_key(
+        scopes="hear:*,voice:synthesize", plan="payg", credit_cents=500, budget_cents=120, expires_in=3600
+    )
     body = httpx.get(server.url + "/v1/me", headers=server.headers(key["api_key"])).json()
     validate(body, "Identity")
     assert body["scopes"] == ["hear:*", "voice:synthesize"]
@@ -118,8 +119,14 @@ def test_origin_allow_list(server: Server) -> None:
 
 def test_scope_wildcards(server: Server) -> None:
     """The scope check runs before the body is read: granted keys reach validation (400)."""
-    for scopes, granted in (("hear:*", True), ("*", True), ("hear:transcribe", True), ("hear:stream", False),
-                            ("voice:*", False), ("transcribe:jobs", False)):
+    for scopes, granted in (
+        ("hear:*", True),
+        ("*", True),
+        ("hear:transcribe", True),
+        ("hear:stream", False),
+        ("voice:*", False),
+        ("transcribe:jobs", False),
+    ):
         key = server.create_key(scopes=scopes)["api_key"]
         resp = httpx.post(server.url + "/v1/audio/transcriptions", headers=server.headers(key), json={})
         if granted:
@@ -137,8 +144,9 @@ def test_unknown_route_and_method_are_problems(server: Server) -> None:
 
 
 def test_bad_json_names_body(server: Server) -> None:
-    resp = httpx.post(server.url + "/v1/sandbox/keys", content=b"{not json",
-                      headers={"content-type": "application/json"})
+    resp = httpx.post(
+        server.url + "/v1/sandbox/keys", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert assert_problem(resp, 400, "invalid_json")["param"] == "body"
     resp = httpx.post(server.url + "/v1/sandbox/keys", json={"label": "x" * 65})
     body = assert_problem(resp, 400, "invalid_request")
@@ -162,7 +170,12 @@ def test_models_catalog_names_engines(server: Server, key: dict) -> None:
 
 def test_served_openapi_covers_every_contract_operation(server: Server) -> None:
     doc = httpx.get(server.url + "/openapi.json").json()
-    served = {(m.upper(), p) for p, item in doc["paths"].items() for m in item if m in ("get", "post", "put", "patch", "delete")}
+    served = {
+        (m.upper(), p)
+        for p, item in doc["paths"].items()
+        for m in item
+        if m in ("get", "post", "put", "patch", "delete")
+    }
     missing = seed_operations() - served
     assert not missing, f"operations missing from /openapi.json: {sorted(missing)}"
 

@@ -15,8 +15,9 @@ URL = "/v1/audio/transcriptions"
 
 
 def transcribe(srv: Server, key: str, data: bytes, filename: str = "a.wav", **fields: str) -> httpx.Response:
-    return httpx.post(srv.url + URL, headers=srv.headers(key), files={"file": (filename, data)},
-                      data=fields, timeout=120)
+    return httpx.post(
+        srv.url + URL, headers=srv.headers(key), files={"file": (filename, data)}, data=fields, timeout=120
+    )
 
 
 def words(text: str) -> set[str]:
@@ -40,8 +41,9 @@ def test_every_container_transcribes(sqlite_server: Server, hear_key: str, ext: 
 
 
 def test_verbose_json_has_segments_and_words(sqlite_server: Server, hear_key: str) -> None:
-    resp = transcribe(sqlite_server, hear_key, flite_wav(SENTENCE), response_format="verbose_json",
-                      temperature="0", seed="7")
+    resp = transcribe(
+        sqlite_server, hear_key, flite_wav(SENTENCE), response_format="verbose_json", temperature="0", seed="7"
+    )
     body = resp.json()
     assert body["language"] == "english" and body["duration"] == pytest.approx(2.4, abs=1.2)
     assert body["segments"] and body["words"]
@@ -53,8 +55,9 @@ def test_verbose_json_has_segments_and_words(sqlite_server: Server, hear_key: st
 
 
 def test_text_format_and_numerals(sqlite_server: Server, hear_key: str) -> None:
-    resp = transcribe(sqlite_server, hear_key, flite_wav("one two three four five"), response_format="text",
-                      numerals="true")
+    resp = transcribe(
+        sqlite_server, hear_key, flite_wav("one two three four five"), response_format="text", numerals="true"
+    )
     assert resp.headers["content-type"].startswith("text/plain")
     assert "12345" in resp.text.replace(" ", ""), resp.text
     spoken = transcribe(sqlite_server, hear_key, flite_wav("one two three four five")).json()["text"]
@@ -69,8 +72,9 @@ def test_openai_sdk_unchanged(sqlite_server: Server, hear_key: str, tmp_path) ->
         result = client.audio.transcriptions.create(model="pyai-hear", file=f)
     assert "fox" in result.text.lower()
     with path.open("rb") as f:
-        verbose = client.audio.transcriptions.create(model="whisper-1", file=f, response_format="verbose_json",
-                                                     timestamp_granularities=["word"])
+        verbose = client.audio.transcriptions.create(
+            model="whisper-1", file=f, response_format="verbose_json", timestamp_granularities=["word"]
+        )
     assert verbose.duration > 1 and verbose.words and verbose.words[0].start >= 0
     with path.open("rb") as f:
         text = client.audio.transcriptions.create(model="pyai-hear", file=f, response_format="text")
@@ -110,8 +114,9 @@ def video_without_audio() -> bytes:
 
 
 def test_container_without_audio_is_unsupported(sqlite_server: Server, hear_key: str) -> None:
-    body = assert_problem(transcribe(sqlite_server, hear_key, video_without_audio(), "clip.mp4"), 400,
-                          "unsupported_audio")
+    body = assert_problem(
+        transcribe(sqlite_server, hear_key, video_without_audio(), "clip.mp4"), 400, "unsupported_audio"
+    )
     assert body["param"] == "file" and "no audio stream" in body["detail"]
 
 
@@ -128,8 +133,12 @@ def test_truncated_file_is_handled(sqlite_server: Server, hear_key: str) -> None
 
 
 def test_missing_file_wrong_type_and_oversize(sqlite_server: Server, hear_key: str) -> None:
-    resp = httpx.post(sqlite_server.url + URL, headers=sqlite_server.headers(hear_key), data={"model": "pyai-hear"},
-                      files={"other": ("x.wav", b"abc")})
+    resp = httpx.post(
+        sqlite_server.url + URL,
+        headers=sqlite_server.headers(hear_key),
+        data={"model": "pyai-hear"},
+        files={"other": ("x.wav", b"abc")},
+    )
     assert assert_problem(resp, 400, "invalid_request")["param"] == "file"
     resp = httpx.post(sqlite_server.url + URL, headers=sqlite_server.headers(hear_key), json={"file": "x"})
     assert assert_problem(resp, 400, "unsupported_media_type")["param"] == "Content-Type"
@@ -167,6 +176,7 @@ def test_human_recordings(sqlite_server: Server, hear_key: str) -> None:
     path, reference = HUMAN_RECORDINGS[0]
     text = transcribe(sqlite_server, hear_key, path.read_bytes()).json()["text"]
     assert wer(reference, text) <= 0.1, text
-    total = sum(wer(ref, transcribe(sqlite_server, hear_key, p.read_bytes()).json()["text"])
-                for p, ref in HUMAN_RECORDINGS) / len(HUMAN_RECORDINGS)
+    total = sum(
+        wer(ref, transcribe(sqlite_server, hear_key, p.read_bytes()).json()["text"]) for p, ref in HUMAN_RECORDINGS
+    ) / len(HUMAN_RECORDINGS)
     assert total < 0.5

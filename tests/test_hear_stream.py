@@ -33,7 +33,7 @@ def ws_url(srv: Server, query: str = "") -> str:
 async def send_audio(ws: ClientConnection, pcm: bytes, chunk_ms: int = 100, rate: int = 16000, pace: float = 0) -> None:
     step = rate * 2 * chunk_ms // 1000
     for i in range(0, len(pcm), step):
-        await ws.send(pcm[i:i + step])
+        await ws.send(pcm[i : i + step])
         if pace:
             await asyncio.sleep(pace)
 
@@ -59,8 +59,15 @@ def speech(*sentences: str, rate: int = 16000) -> bytes:
     return b"".join(parts)
 
 
-async def run_session(url: str, pcm: bytes, *, subprotocols: list[str] | None = None, end: str = "EOF",
-                      first: str | None = None, rate: int = 16000) -> tuple[list[dict], ClientConnection]:
+async def run_session(
+    url: str,
+    pcm: bytes,
+    *,
+    subprotocols: list[str] | None = None,
+    end: str = "EOF",
+    first: str | None = None,
+    rate: int = 16000,
+) -> tuple[list[dict], ClientConnection]:
     async with connect(url, subprotocols=subprotocols, max_size=None) as ws:
         if first:
             await ws.send(first)
@@ -71,8 +78,9 @@ async def run_session(url: str, pcm: bytes, *, subprotocols: list[str] | None = 
 
 
 def test_frames_order_fields_and_usage(sqlite_server: Server, stream_key: str) -> None:
-    frames, ws = asyncio.run(run_session(ws_url(sqlite_server), speech(SENTENCE, SECOND),
-                                         subprotocols=[f"pyai-key.{stream_key}"]))
+    frames, ws = asyncio.run(
+        run_session(ws_url(sqlite_server), speech(SENTENCE, SECOND), subprotocols=[f"pyai-key.{stream_key}"])
+    )
     assert ws.subprotocol == f"pyai-key.{stream_key}"
     assert ws.close_code == 1000
     kinds = [f["type"] for f in frames]
@@ -160,8 +168,9 @@ def test_close_flushes_and_bills(sqlite_server: Server) -> None:
         ("encoding=mp3", "KEY", "invalid_request", 1008),
     ],
 )
-def test_rejections_are_in_band(sqlite_server: Server, stream_key: str, query: str, subprotocols: str | None,
-                                code: str, close: int) -> None:
+def test_rejections_are_in_band(
+    sqlite_server: Server, stream_key: str, query: str, subprotocols: str | None, code: str, close: int
+) -> None:
     async def go() -> tuple[list[dict], int | None]:
         protos = [f"pyai-key.{stream_key}"] if subprotocols else None
         async with connect(ws_url(sqlite_server, query), subprotocols=protos) as ws:
@@ -213,13 +222,19 @@ def test_bad_config_frame_closes_1008(sqlite_server: Server, stream_key: str) ->
 
 
 def test_resampled_input_rates(sqlite_server: Server, stream_key: str) -> None:
-    frames, _ = asyncio.run(run_session(ws_url(sqlite_server, f"api_key={stream_key}&sample_rate=48000"),
-                                        speech(SENTENCE, rate=48000), rate=48000))
+    frames, _ = asyncio.run(
+        run_session(
+            ws_url(sqlite_server, f"api_key={stream_key}&sample_rate=48000"), speech(SENTENCE, rate=48000), rate=48000
+        )
+    )
     assert "fox" in of(frames, "final")[0]["text"].lower()
     # 8 kHz telephone audio reaches the 16 kHz model without its upper band: words are
     # recognised less well (see docs/benchmarks.md), but timing and billing stay exact.
-    frames, _ = asyncio.run(run_session(ws_url(sqlite_server, f"api_key={stream_key}&sample_rate=8000"),
-                                        speech(SENTENCE, rate=8000), rate=8000))
+    frames, _ = asyncio.run(
+        run_session(
+            ws_url(sqlite_server, f"api_key={stream_key}&sample_rate=8000"), speech(SENTENCE, rate=8000), rate=8000
+        )
+    )
     final = of(frames, "final")[0]
     assert len(final["text"].split()) >= 4 and 1500 < final["audio_ms"] < 3500
 
@@ -264,7 +279,7 @@ def opus_packets(pcm: bytes) -> list[bytes]:
     x = (np.clip(up, -1, 1) * 32767).astype(np.int16)
     packets = []
     for i in range(0, len(x) - 960, 960):
-        frame = av.AudioFrame.from_ndarray(x[i:i + 960].reshape(1, -1), format="s16", layout="mono")
+        frame = av.AudioFrame.from_ndarray(x[i : i + 960].reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = 48000
         packets += [bytes(p) for p in enc.encode(frame)]
     return packets

@@ -36,11 +36,14 @@ Standard delivery takes three to five business days. Express delivery arrives th
 def text_pdf(text: str) -> bytes:
     """A one-page PDF whose text is extractable (Helvetica text-showing operators)."""
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     out, offsets = b"%PDF-1.4\n", []
     for i, obj in enumerate(objects, 1):
         offsets.append(len(out))
@@ -65,7 +68,9 @@ def kb(server: Server) -> tuple[httpx.Client, str]:
 
 def test_search_ranks_the_right_passage(kb: tuple[httpx.Client, str]) -> None:
     c, kb_id = kb
-    hits = c.get(f"/v1/knowledge-bases/{kb_id}/search", params={"q": "what time do you open on saturday?"}).json()["data"]
+    hits = c.get(f"/v1/knowledge-bases/{kb_id}/search", params={"q": "what time do you open on saturday?"}).json()[
+        "data"
+    ]
     assert hits and "Saturday" in hits[0]["content"]
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True) and all(0 < s < 1 for s in scores)
@@ -78,11 +83,16 @@ def test_search_ranks_the_right_passage(kb: tuple[httpx.Client, str]) -> None:
 
 def test_documents_kinds_and_bad_uploads(kb: tuple[httpx.Client, str]) -> None:
     c, kb_id = kb
-    pdf = c.post(f"/v1/knowledge-bases/{kb_id}/documents",
-                 files={"file": ("warranty.pdf", text_pdf("The warranty covers parts and labour for two years."))})
+    pdf = c.post(
+        f"/v1/knowledge-bases/{kb_id}/documents",
+        files={"file": ("warranty.pdf", text_pdf("The warranty covers parts and labour for two years."))},
+    )
     assert pdf.status_code == 201, pdf.text
-    txt = c.post(f"/v1/knowledge-bases/{kb_id}/documents",
-                 files={"file": ("notes", b"Parking is free behind the building.")}, data={"content_type": "text/plain"})
+    txt = c.post(
+        f"/v1/knowledge-bases/{kb_id}/documents",
+        files={"file": ("notes", b"Parking is free behind the building.")},
+        data={"content_type": "text/plain"},
+    )
     assert txt.status_code == 201
     hit = c.get(f"/v1/knowledge-bases/{kb_id}/search", params={"q": "how long is the warranty"}).json()["data"][0]
     assert "two years" in hit["content"]
@@ -138,7 +148,7 @@ def cue_session(srv: Server, key: str, config: dict, question: str) -> tuple[lis
             await ws.send(json.dumps({"type": "config", "grounding": True, **config}))
             audio = silence_pcm16(0.3) + pcm16(flite_wav(question)) + silence_pcm16(1.0)
             for i in range(0, len(audio), 3200):
-                await ws.send(audio[i:i + 3200])
+                await ws.send(audio[i : i + 3200])
             t0 = time.perf_counter()
             frames = []
             while True:
@@ -160,8 +170,9 @@ def test_cue_grounds_a_spoken_question(sqlite_server: Server) -> None:
     c = httpx.Client(base_url=sqlite_server.url, headers=sqlite_server.headers(key), timeout=60)
     kb_id = c.post("/v1/knowledge-bases", json={"name": "FAQ"}).json()["id"]
     c.post(f"/v1/knowledge-bases/{kb_id}/documents", files={"file": ("faq.md", FAQ.encode())})
-    frames, _ = cue_session(sqlite_server, key, {"knowledge_base_id": kb_id, "grounding_k": 2},
-                            "What time does the store open on Saturday?")
+    frames, _ = cue_session(
+        sqlite_server, key, {"knowledge_base_id": kb_id, "grounding_k": 2}, "What time does the store open on Saturday?"
+    )
     sf = next(f for f in frames if f["type"] == "speech_final")
     final = next(f for f in frames if f["type"] == "final")
     assert sf["grounding"] and "Saturday" in sf["grounding"][0]["content"], sf
@@ -172,13 +183,15 @@ def test_cue_grounds_a_spoken_question(sqlite_server: Server) -> None:
 
 def test_cue_fails_open_on_slow_or_broken_endpoints(sqlite_server: Server, kb_endpoint: str) -> None:
     key = sqlite_server.create_key(scopes="hear:stream")["api_key"]
-    frames, elapsed = cue_session(sqlite_server, key, {"kb_endpoint": kb_endpoint + "/slow", "grounding_timeout_ms": 100},
-                                  "Where is my order?")
+    frames, elapsed = cue_session(
+        sqlite_server, key, {"kb_endpoint": kb_endpoint + "/slow", "grounding_timeout_ms": 100}, "Where is my order?"
+    )
     sf = next(f for f in frames if f["type"] == "speech_final")
     assert sf["grounding"] == [] and elapsed < 1.5  # did not wait for the 2 s endpoint
     frames, _ = cue_session(sqlite_server, key, {"kb_endpoint": kb_endpoint + "/garbage"}, "Where is my order?")
     assert next(f for f in frames if f["type"] == "speech_final")["grounding"] == []
-    frames, _ = cue_session(sqlite_server, key, {"kb_endpoint": kb_endpoint + "/good", "session_label": "s1"},
-                            "Where is my order?")
+    frames, _ = cue_session(
+        sqlite_server, key, {"kb_endpoint": kb_endpoint + "/good", "session_label": "s1"}, "Where is my order?"
+    )
     grounding = next(f for f in frames if f["type"] == "speech_final")["grounding"]
     assert grounding[0]["content"].startswith("echo: ") and grounding[0]["score"] == 0.9

@@ -15,13 +15,15 @@ from tests.server import Server
 
 URL = "/v1/audio/speech"
 LINE = "Thank you for calling, your order has shipped."
-PARAGRAPH = " ".join([
-    "Thank you for calling the support line.",
-    "Your order number is being checked right now.",
-    "The package left our warehouse this morning.",
-    "It should arrive at your door within two business days.",
-    "Is there anything else I can help you with today?",
-])
+PARAGRAPH = " ".join(
+    [
+        "Thank you for calling the support line.",
+        "Your order number is being checked right now.",
+        "The package left our warehouse this morning.",
+        "It should arrive at your door within two business days.",
+        "Is there anything else I can help you with today?",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +45,16 @@ def duration_of(resp: httpx.Response, fmt: str, rate: int = 24000) -> tuple[floa
     return samples.shape[1] / r, r, ch
 
 
-EXPECTED_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac",
-                  "flac": "audio/flac", "pcm": "audio/pcm", "g711_ulaw": "audio/basic", "g711_alaw": "audio/basic"}
+EXPECTED_TYPES = {
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "pcm": "audio/pcm",
+    "g711_ulaw": "audio/basic",
+    "g711_alaw": "audio/basic",
+}
 
 
 def test_every_format_decodes_with_right_shape(sqlite_server: Server, speak_key: str) -> None:
@@ -70,8 +80,9 @@ def test_g711_length_is_8000_per_second_and_rate_rules(sqlite_server: Server, sp
     units = float(ulaw.headers["x-pyai-units"])
     assert len(ulaw.content) == pytest.approx(8000 * units, abs=8)
     assert speak(sqlite_server, speak_key, response_format="g711_alaw", sample_rate=8000).status_code == 200
-    body = assert_problem(speak(sqlite_server, speak_key, response_format="g711_ulaw", sample_rate=16000), 400,
-                          "invalid_request")
+    body = assert_problem(
+        speak(sqlite_server, speak_key, response_format="g711_ulaw", sample_rate=16000), 400, "invalid_request"
+    )
     assert "sample_rate" in body["detail"]
 
 
@@ -90,8 +101,13 @@ def test_speed_changes_duration(sqlite_server: Server, speak_key: str) -> None:
 
 
 def test_long_input_streams_before_it_is_finished(sqlite_server: Server, speak_key: str) -> None:
-    with httpx.stream("POST", sqlite_server.url + URL, headers=sqlite_server.headers(speak_key),
-                      json={"input": PARAGRAPH * 2, "response_format": "pcm"}, timeout=120) as resp:
+    with httpx.stream(
+        "POST",
+        sqlite_server.url + URL,
+        headers=sqlite_server.headers(speak_key),
+        json={"input": PARAGRAPH * 2, "response_format": "pcm"},
+        timeout=120,
+    ) as resp:
         assert resp.status_code == 200
         assert "x-pyai-units" not in resp.headers
         t0 = time.perf_counter()
@@ -107,9 +123,13 @@ def test_long_input_streams_before_it_is_finished(sqlite_server: Server, speak_k
 
 def test_one_sentence_streams_with_its_exact_units(sqlite_server: Server, speak_key: str) -> None:
     """A reshaped voice's single sentence: units in the headers, audio in several pieces."""
-    with httpx.stream("POST", sqlite_server.url + URL, headers=sqlite_server.headers(speak_key),
-                      json={"input": LINE, "response_format": "pcm", "voice": "stock_olivia_en_us"},
-                      timeout=120) as resp:
+    with httpx.stream(
+        "POST",
+        sqlite_server.url + URL,
+        headers=sqlite_server.headers(speak_key),
+        json={"input": LINE, "response_format": "pcm", "voice": "stock_olivia_en_us"},
+        timeout=120,
+    ) as resp:
         assert resp.status_code == 200
         units = float(resp.headers["x-pyai-units"])
         chunks = [len(chunk) for chunk in resp.iter_raw()]
@@ -119,8 +139,10 @@ def test_one_sentence_streams_with_its_exact_units(sqlite_server: Server, speak_
 
 def test_seed_makes_speech_repeatable(sqlite_server: Server, speak_key: str) -> None:
     """flite excites unvoiced sounds with noise; ``seed`` fixes it, so a request repeats exactly."""
-    first, again, other = (speak(sqlite_server, speak_key, response_format="pcm", voice="stock_olivia_en_us",
-                                 seed=seed).content for seed in (7, 7, 8))
+    first, again, other = (
+        speak(sqlite_server, speak_key, response_format="pcm", voice="stock_olivia_en_us", seed=seed).content
+        for seed in (7, 7, 8)
+    )
     assert first == again
     assert other != first and len(other) == len(first)
 
@@ -137,8 +159,10 @@ def test_openai_sdk_speech(sqlite_server: Server, speak_key: str, tmp_path) -> N
 
 
 def test_presets_map_to_distinct_stock_voices(sqlite_server: Server, speak_key: str) -> None:
-    voices = {p: speak(sqlite_server, speak_key, voice=p, response_format="wav").headers["x-pyai-voice"]
-              for p in ("alloy", "echo", "fable", "onyx", "nova", "shimmer")}
+    voices = {
+        p: speak(sqlite_server, speak_key, voice=p, response_format="wav").headers["x-pyai-voice"]
+        for p in ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
+    }
     assert all(v.startswith("stock_") for v in voices.values())
     assert len(set(voices.values())) == 6
 
@@ -171,8 +195,11 @@ def problem_code(param: str) -> str:
 def test_missing_input_bad_json_and_scope(sqlite_server: Server, speak_key: str) -> None:
     resp = httpx.post(sqlite_server.url + URL, headers=sqlite_server.headers(speak_key), json={"voice": "alloy"})
     assert assert_problem(resp, 400, "invalid_request")["param"] == "input"
-    resp = httpx.post(sqlite_server.url + URL, headers={**sqlite_server.headers(speak_key),
-                                                        "content-type": "application/json"}, content=b"{oops")
+    resp = httpx.post(
+        sqlite_server.url + URL,
+        headers={**sqlite_server.headers(speak_key), "content-type": "application/json"},
+        content=b"{oops",
+    )
     assert_problem(resp, 400, "invalid_json")
     hear_only = sqlite_server.create_key(scopes="hear:*")["api_key"]
     assert_error(speak(sqlite_server, hear_only), 403, "forbidden")

@@ -26,8 +26,12 @@ def test_local_model_decodes(tmp_path: Path) -> None:
         key = srv.create_key(scopes="hear:*")["api_key"]
 
         def text_of(path: Path) -> str:
-            resp = httpx.post(srv.url + "/v1/audio/transcriptions", headers=srv.headers(key),
-                              files={"file": (path.name, path.read_bytes())}, timeout=120)
+            resp = httpx.post(
+                srv.url + "/v1/audio/transcriptions",
+                headers=srv.headers(key),
+                files={"file": (path.name, path.read_bytes())},
+                timeout=120,
+            )
             assert resp.status_code == 200, resp.text
             return resp.json()["text"].lower()
 
@@ -41,24 +45,37 @@ def test_local_model_decodes(tmp_path: Path) -> None:
 def test_unloadable_model_stops_serve_with_the_reason(tmp_path: Path) -> None:
     model = write_model(tmp_path / "model")
     (model / "small.dict").unlink()
-    run = subprocess.run([*PYAI, "serve", "--data-dir", str(tmp_path / "data")], capture_output=True, text=True,
-                         env={"PYAI_STT_MODEL_DIR": str(model), "PATH": "/usr/bin:/bin"}, timeout=120)
+    run = subprocess.run(
+        [*PYAI, "serve", "--data-dir", str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        env={"PYAI_STT_MODEL_DIR": str(model), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
     assert run.returncode == 1 and "PYAI_STT_MODEL_DIR" in run.stderr and "no dictionary" in run.stderr
 
     (model / "small.dict").write_text(pronunciations(VOCABULARY))
     (model / "acoustic").unlink()
     (model / "acoustic").mkdir()
     (model / "acoustic" / "mdef").write_text("not a model definition\n")  # pocketsphinx exit()s on this
-    doctor = subprocess.run([*PYAI, "doctor", "--data-dir", str(tmp_path / "data")], capture_output=True, text=True,
-                            env={"PYAI_STT_MODEL_DIR": str(model), "PATH": "/usr/bin:/bin"}, timeout=120)
+    doctor = subprocess.run(
+        [*PYAI, "doctor", "--data-dir", str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        env={"PYAI_STT_MODEL_DIR": str(model), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
     assert "[FAIL] stt: pocketsphinx" in doctor.stdout and "cannot load it" in doctor.stdout, doctor.stdout
 
 
 def test_model_dir_layout_is_checked(tmp_path: Path) -> None:
     model = write_model(tmp_path / "model")
     (model / "small-phone.lm.bin").write_bytes(b"")  # phone-loop LMs are not word LMs: ignored
-    assert model_config(model) == {"hmm": str(model / "acoustic"), "lm": str(model / "small.arpa"),
-                                   "dict": str(model / "small.dict")}
+    assert model_config(model) == {
+        "hmm": str(model / "acoustic"),
+        "lm": str(model / "small.arpa"),
+        "dict": str(model / "small.dict"),
+    }
     (model / "other.lm.bin").write_bytes(b"")
     with pytest.raises(ModelDirError, match="more than one language model"):
         model_config(model)

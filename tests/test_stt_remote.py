@@ -32,8 +32,15 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, 
     tmp = tmp_path_factory.mktemp("remote")
     upstream = Server(tmp / "up", {"PYAI_STT_MODEL_DIR": str(write_model(tmp / "model"))}).start()
     up_key = upstream.create_key(scopes="hear:transcribe")
-    front = Server(tmp / "front", {"PYAI_STT_ENGINE": "openai", "PYAI_STT_BASE_URL": upstream.url + "/v1",
-                                   "PYAI_STT_API_KEY": up_key["api_key"], "PYAI_STT_MODEL": "pyai-hear"}).start()
+    front = Server(
+        tmp / "front",
+        {
+            "PYAI_STT_ENGINE": "openai",
+            "PYAI_STT_BASE_URL": upstream.url + "/v1",
+            "PYAI_STT_API_KEY": up_key["api_key"],
+            "PYAI_STT_MODEL": "pyai-hear",
+        },
+    ).start()
     try:
         yield upstream, front, up_key
     finally:
@@ -54,8 +61,9 @@ def test_batch_goes_to_the_upstream_model(servers: tuple[Server, Server, dict]) 
     key = front.create_key(scopes="hear:*")["api_key"]
     client = openai.OpenAI(base_url=front.url + "/v1", api_key=key, max_retries=0)
     with ARCTIC.open("rb") as f:
-        verbose = client.audio.transcriptions.create(model="pyai-hear", file=f, response_format="verbose_json",
-                                                     timestamp_granularities=["word"])
+        verbose = client.audio.transcriptions.create(
+            model="pyai-hear", file=f, response_format="verbose_json", timestamp_granularities=["word"]
+        )
     assert wer(ARCTIC_TEXT, verbose.text) <= 0.1
     assert verbose.words and all(0 <= w.start < w.end <= verbose.duration + 0.05 for w in verbose.words)
     with REAR_CENTER.open("rb") as f:
@@ -79,8 +87,12 @@ def test_upstream_failure_is_503_and_stream_finals_fall_back(servers: tuple[Serv
     upstream.cli("keys", "revoke", up_key["key_id"])
     deadline = time.time() + 10  # revocation reaches the upstream's key cache within seconds
     while True:
-        resp = httpx.post(front.url + "/v1/audio/transcriptions", headers=front.headers(key),
-                          files={"file": ("a.wav", ARCTIC.read_bytes())}, timeout=60)
+        resp = httpx.post(
+            front.url + "/v1/audio/transcriptions",
+            headers=front.headers(key),
+            files={"file": ("a.wav", ARCTIC.read_bytes())},
+            timeout=60,
+        )
         if resp.status_code != 200 or time.time() > deadline:
             break
         time.sleep(0.5)

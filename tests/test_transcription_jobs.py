@@ -173,7 +173,7 @@ def stereo_call() -> bytes:
     n = len(left) + len(right) + 16000
     pcm = np.zeros((2, n), dtype=np.float32)
     pcm[0, : len(left)] = left
-    pcm[1, len(left) + 8000: len(left) + 8000 + len(right)] = right
+    pcm[1, len(left) + 8000 : len(left) + 8000 + len(right)] = right
     return encode(pcm, 16000, "wav", "pcm_s16le", layout="stereo")
 
 
@@ -191,11 +191,15 @@ def test_stereo_channels_are_exact_speakers(sqlite_server: Server) -> None:
 
 def test_mono_diarization_separates_two_voices(sqlite_server: Server) -> None:
     gap = np.zeros(16000, dtype=np.float32)
-    parts = [decode_audio(flite_wav(t, v), target_rate=16000).samples
-             for t, v in ((FIRST, "slt"), (SECOND, "rms"), ("Thank you, that is all I needed.", "slt"))]
+    parts = [
+        decode_audio(flite_wav(t, v), target_rate=16000).samples
+        for t, v in ((FIRST, "slt"), (SECOND, "rms"), ("Thank you, that is all I needed.", "slt"))
+    ]
     mono = np.concatenate([parts[0], gap, parts[1], gap, parts[2]])
     c = client_for(sqlite_server)
-    job = wait(c, submit_upload(c, encode(mono.reshape(1, -1), 16000, "wav", "pcm_s16le"), diarize="true").json()["job_id"])
+    job = wait(
+        c, submit_upload(c, encode(mono.reshape(1, -1), 16000, "wav", "pcm_s16le"), diarize="true").json()["job_id"]
+    )
     segs = job["result"]["segments"]
     assert job["result"]["speakers"] == 2
     assert segs[0]["speaker"] == segs[-1]["speaker"] != segs[1]["speaker"]
@@ -208,7 +212,9 @@ def test_signed_webhook_with_retry(server: Server, origin: str) -> None:
     _Files.fail_first.add(hook)  # first delivery gets a 500 and is retried
     job = submit_upload(c, flite_wav(FIRST), webhook_url=origin + hook).json()
     deadline = time.time() + 30
-    while time.time() < deadline and not any(json.loads(b)["data"]["job_id"] == job["job_id"] for _, b in _Files.received):
+    while time.time() < deadline and not any(
+        json.loads(b)["data"]["job_id"] == job["job_id"] for _, b in _Files.received
+    ):
         time.sleep(0.3)
     headers, body = next((h, b) for h, b in _Files.received if json.loads(b)["data"]["job_id"] == job["job_id"])
     sig = dict(part.split("=", 1) for part in headers["X-PyAI-Signature"].split(","))
@@ -253,8 +259,15 @@ def test_postgres_workers_share_the_queue_without_double_processing(tmp_path: Pa
     url = create_pg_database()
     env = {"PYAI_DATABASE_URL": url, "PYAI_WORKER_IN_PROCESS": "0"}
     srv = Server(tmp_path, env).start()
-    workers = [subprocess.Popen([*PYAI, "worker", "--data-dir", str(tmp_path)], env=srv.env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    workers = [
+        subprocess.Popen(
+            [*PYAI, "worker", "--data-dir", str(tmp_path)],
+            env=srv.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
     try:
         _Files.files["/pg.wav"] = flite_wav(FIRST)
         c = client_for(srv)

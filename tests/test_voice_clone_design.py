@@ -66,8 +66,11 @@ def test_clone_moves_toward_its_reference(client: httpx.Client, sqlite_server: S
     assert abs(np.log2(after.f0_median / ref.f0_median)) * 12 < 2.5  # pitch within 2.5 semitones
     # another org can neither use nor delete it
     other = sqlite_server.create_key(scopes="voice:*")["api_key"]
-    resp = httpx.post(sqlite_server.url + "/v1/audio/speech", headers=sqlite_server.headers(other),
-                      json={"input": "hi", "voice": voice["id"]})
+    resp = httpx.post(
+        sqlite_server.url + "/v1/audio/speech",
+        headers=sqlite_server.headers(other),
+        json={"input": "hi", "voice": voice["id"]},
+    )
     assert_problem(resp, 400, "unknown_voice")
     resp = httpx.delete(sqlite_server.url + f"/v1/voice/clones/{voice['id']}", headers=sqlite_server.headers(other))
     assert_error(resp, 403, "forbidden")
@@ -77,11 +80,17 @@ def test_clone_moves_toward_its_reference(client: httpx.Client, sqlite_server: S
 
 def test_clone_rejects_short_or_bad_reference(client: httpx.Client) -> None:
     short = (ALSA / "Front_Center.wav").read_bytes()  # ~1 s of a human voice
-    body = assert_problem(client.post("/v1/voice/clones", data={"name": "x"}, files={"file": ("s.wav", short)}),
-                          400, "reference_too_short")
+    body = assert_problem(
+        client.post("/v1/voice/clones", data={"name": "x"}, files={"file": ("s.wav", short)}),
+        400,
+        "reference_too_short",
+    )
     assert "at least 3 s" in body["detail"] and body["param"] == "file"
-    assert_problem(client.post("/v1/voice/clones", data={"name": "x"}, files={"file": ("s.wav", b"nope" * 99)}),
-                   400, "invalid_audio")
+    assert_problem(
+        client.post("/v1/voice/clones", data={"name": "x"}, files={"file": ("s.wav", b"nope" * 99)}),
+        400,
+        "invalid_audio",
+    )
     assert_problem(client.post("/v1/voice/clones", files={"file": ("s.wav", reference_wav())}), 400, "invalid_request")
 
 
@@ -109,11 +118,14 @@ def test_design_respects_attributes_and_saves(client: httpx.Client, sqlite_serve
         for c in result["candidates"]:
             assert c["quality"]["intelligibility"] >= 0.6 and c["duration_s"] > 1
     assert max(candidate_f0(client, c) for c in deep["candidates"]) < min(
-        candidate_f0(client, c) for c in bright["candidates"])
+        candidate_f0(client, c) for c in bright["candidates"]
+    )
 
     cid = deep["candidates"][0]["candidate_id"]
-    saved = client.post(f"/v1/voice/design/{deep['design_id']}/save",
-                        json={"candidate_id": cid, "name": "Support Deep", "metadata": {"team": "support"}})
+    saved = client.post(
+        f"/v1/voice/design/{deep['design_id']}/save",
+        json={"candidate_id": cid, "name": "Support Deep", "metadata": {"team": "support"}},
+    )
     assert saved.status_code == 201, saved.text
     vd = saved.json()
     assert vd["voice_id"].startswith("vd_") and vd["source"] == "design" and vd["name"] == "Support Deep"
@@ -126,13 +138,16 @@ def test_design_respects_attributes_and_saves(client: httpx.Client, sqlite_serve
     assert client.post("/v1/audio/speech", json={"input": "Hello there."}).headers["x-pyai-voice"] == vd["voice_id"]
 
     other_key = sqlite_server.create_key(scopes="voice:*")
-    other, oh = other_key["api_key"], sqlite_server.headers(other_key["api_key"])
+    oh = sqlite_server.headers(other_key["api_key"])
     refused = sqlite_server.cli("orgs", "default-voice", other_key["org_id"], vd["voice_id"], check=False)
     assert refused.returncode == 1 and "unknown voice" in refused.stderr
     assert_problem(httpx.get(sqlite_server.url + f"/v1/voice/design/{deep['design_id']}", headers=oh), 404, "not_found")
     assert_problem(httpx.delete(sqlite_server.url + f"/v1/voices/{vd['voice_id']}", headers=oh), 404, "not_found")
-    assert_problem(client.post(f"/v1/voice/design/{deep['design_id']}/save", json={"candidate_id": "c9", "name": "x"}),
-                   404, "not_found")
+    assert_problem(
+        client.post(f"/v1/voice/design/{deep['design_id']}/save", json={"candidate_id": "c9", "name": "x"}),
+        404,
+        "not_found",
+    )
     assert_problem(client.delete("/v1/voices/stock_emma_en_us"), 400, "stock_voice_immutable")
     assert client.delete(f"/v1/voices/{vd['voice_id']}").status_code == 200
     assert client.get("/v1/voices", params={"source": "design"}).json()["data"] == []
@@ -142,8 +157,11 @@ def test_design_respects_attributes_and_saves(client: httpx.Client, sqlite_serve
 
 @pytest.mark.parametrize(
     ("body", "param"),
-    [({"prompt": ""}, "prompt"), ({"prompt": "x", "candidates": 5}, "candidates"),
-     ({"prompt": "x", "attributes": {"pace": 9}}, "attributes.pace")],
+    [
+        ({"prompt": ""}, "prompt"),
+        ({"prompt": "x", "candidates": 5}, "candidates"),
+        ({"prompt": "x", "attributes": {"pace": 9}}, "attributes.pace"),
+    ],
 )
 def test_design_validation(client: httpx.Client, body: dict, param: str) -> None:
     assert assert_problem(client.post("/v1/voice/design", json=body), 400, "invalid_request")["param"] == param
@@ -153,8 +171,12 @@ def test_design_queue_saturation_is_429(tmp_path: Path) -> None:
     srv = Server(tmp_path, {"PYAI_DESIGN_QUEUE_LIMIT": "1"}).start()
     try:
         key = srv.create_key(scopes="voice:*")["api_key"]
-        statuses = [httpx.post(srv.url + "/v1/voice/design", headers=srv.headers(key),
-                               json={"prompt": "a calm woman", "candidates": 4}) for _ in range(3)]
+        statuses = [
+            httpx.post(
+                srv.url + "/v1/voice/design", headers=srv.headers(key), json={"prompt": "a calm woman", "candidates": 4}
+            )
+            for _ in range(3)
+        ]
         assert statuses[0].status_code == 202
         limited = next(r for r in statuses[1:] if r.status_code == 429)
         assert_error(limited, 429, "rate_limit_exceeded")

@@ -34,9 +34,17 @@ from pyai.settings import Settings
 log = logging.getLogger("pyai.app")
 
 ROUTERS = (
-    identity.router, models.router, sandbox.router, files.router,
-    transcriptions.router, hear_stream.router, transcription_jobs.router,
-    speech.router, voices.router, voice_clones.router, voice_design.router,
+    identity.router,
+    models.router,
+    sandbox.router,
+    files.router,
+    transcriptions.router,
+    hear_stream.router,
+    transcription_jobs.router,
+    speech.router,
+    voices.router,
+    voice_clones.router,
+    voice_design.router,
     knowledge.router,
 )
 
@@ -50,8 +58,13 @@ def _openapi(app: FastAPI) -> dict:
     if app.openapi_schema:
         return app.openapi_schema
     seed = seed_spec()
-    doc = get_openapi(title=seed["info"]["title"], version=seed["info"]["version"], routes=app.routes,
-                      description=seed["info"]["description"], tags=seed.get("tags"))
+    doc = get_openapi(
+        title=seed["info"]["title"],
+        version=seed["info"]["version"],
+        routes=app.routes,
+        description=seed["info"]["description"],
+        tags=seed.get("tags"),
+    )
     doc["servers"] = seed.get("servers", [])
     doc["security"] = seed.get("security", [])
     components = doc.setdefault("components", {})

@@ -61,8 +61,9 @@ async def _bootstrap(settings: Settings) -> identity.IssuedKey | None:
         if await identity.org_count(s):
             return None
         org, project = await identity.create_org(s, "default", plan="self-hosted")
-        return await identity.issue_key(s, settings.secret, org_id=org.id, project_id=project.id,
-                                        env="live", scopes=["*"], label="admin")
+        return await identity.issue_key(
+            s, settings.secret, org_id=org.id, project_id=project.id, env="live", scopes=["*"], label="admin"
+        )
 
     return await _with_session(settings, run)
 
@@ -85,8 +86,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if first:
         print("Created org", first.org_id, "with an admin key (shown once, store it now):", flush=True)
         print(f"  PYAI_API_KEY={first.api_key}", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                access_log=False, loop="uvloop", http="httptools", ws="websockets-sansio", timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 
@@ -133,16 +143,24 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
                 raise SystemExit(f"error: no org {args.org}")
             org_id, project_id = args.org, project.id
         else:
-            org, project = await identity.create_org(s, args.name or "org", plan=args.plan or settings.default_plan,
-                                                     monthly_units=args.monthly_units)
+            org, project = await identity.create_org(
+                s, args.name or "org", plan=args.plan or settings.default_plan, monthly_units=args.monthly_units
+            )
             org_id, project_id = org.id, project.id
         if args.credit_cents:
             await identity.grant_credit(s, org_id, args.credit_cents, reason="cli grant")
         return await identity.issue_key(
-            s, settings.secret, org_id=org_id, project_id=project_id, env=args.env, scopes=granted,
-            expires_in=args.expires_in, budget_cents=args.budget_cents,
-            daily_unit_cap=args.daily_cap if args.daily_cap is not None else (
-                settings.sandbox_daily_unit_cap if args.env == "test" else None),
+            s,
+            settings.secret,
+            org_id=org_id,
+            project_id=project_id,
+            env=args.env,
+            scopes=granted,
+            expires_in=args.expires_in,
+            budget_cents=args.budget_cents,
+            daily_unit_cap=args.daily_cap
+            if args.daily_cap is not None
+            else (settings.sandbox_daily_unit_cap if args.env == "test" else None),
             label=args.label,
             allowed_origins=[o.strip() for o in args.origins.split(",") if o.strip()] if args.origins else None,
         )
@@ -162,18 +180,30 @@ def _simple(settings: Settings, fn, ok: str, missing: str) -> int:  # noqa: ANN0
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
-    return _simple(_settings(args), lambda s: identity.revoke_key(s, args.key_id),
-                   f"revoked {args.key_id}", f"error: no active key {args.key_id}")
+    return _simple(
+        _settings(args),
+        lambda s: identity.revoke_key(s, args.key_id),
+        f"revoked {args.key_id}",
+        f"error: no active key {args.key_id}",
+    )
 
 
 def cmd_orgs_suspend(args: argparse.Namespace) -> int:
-    return _simple(_settings(args), lambda s: identity.set_org_status(s, args.org_id, "suspended"),
-                   f"suspended {args.org_id}", f"error: no org {args.org_id}")
+    return _simple(
+        _settings(args),
+        lambda s: identity.set_org_status(s, args.org_id, "suspended"),
+        f"suspended {args.org_id}",
+        f"error: no org {args.org_id}",
+    )
 
 
 def cmd_orgs_activate(args: argparse.Namespace) -> int:
-    return _simple(_settings(args), lambda s: identity.set_org_status(s, args.org_id, "active"),
-                   f"activated {args.org_id}", f"error: no org {args.org_id}")
+    return _simple(
+        _settings(args),
+        lambda s: identity.set_org_status(s, args.org_id, "active"),
+        f"activated {args.org_id}",
+        f"error: no org {args.org_id}",
+    )
 
 
 def cmd_orgs_default_voice(args: argparse.Namespace) -> int:
@@ -203,8 +233,9 @@ def cmd_credit_grant(args: argparse.Namespace) -> int:
         except LookupError:
             return False
 
-    return _simple(_settings(args), grant, f"granted {args.cents} cents to {args.org_id}",
-                   f"error: no org {args.org_id}")
+    return _simple(
+        _settings(args), grant, f"granted {args.cents} cents to {args.org_id}", f"error: no org {args.org_id}"
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -270,8 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     activate = orgs.add_parser("activate", parents=[common])
     activate.add_argument("org_id")
     activate.set_defaults(fn=cmd_orgs_activate)
-    default_voice = orgs.add_parser("default-voice", parents=[common],
-                                    help="voice used when a speech request omits `voice`")
+    default_voice = orgs.add_parser(
+        "default-voice", parents=[common], help="voice used when a speech request omits `voice`"
+    )
     default_voice.add_argument("org_id")
     default_voice.add_argument("voice_id", help="stock id, OpenAI preset name, or the org's clone/design id")
     default_voice.set_defaults(fn=cmd_orgs_default_voice)

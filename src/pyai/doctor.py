@@ -39,12 +39,15 @@ def _database(settings: Settings) -> Check:
     try:
         rev = asyncio.run(current())
     except Exception as e:  # any driver error is the finding itself
-        return Check("database", False, f"cannot connect to {safe_url}: {e}",
-                     "check PYAI_DATABASE_URL and that the server is running")
+        return Check(
+            "database",
+            False,
+            f"cannot connect to {safe_url}: {e}",
+            "check PYAI_DATABASE_URL and that the server is running",
+        )
     heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
     if rev != heads:
-        return Check("database", False, f"{safe_url} at {sorted(rev)}, latest is {sorted(heads)}",
-                     "run `pyai migrate`")
+        return Check("database", False, f"{safe_url} at {sorted(rev)}, latest is {sorted(heads)}", "run `pyai migrate`")
     return Check("database", True, f"{safe_url} at {', '.join(sorted(rev))}")
 
 
@@ -69,8 +72,12 @@ def _stt_model(settings: Settings) -> Check:
     try:
         verified_model_config(settings.stt_model_dir)
     except ModelDirError as e:
-        return Check("stt: pocketsphinx", False, str(e),
-                     "point PYAI_STT_MODEL_DIR at a folder with an acoustic model, one LM and one .dict")
+        return Check(
+            "stt: pocketsphinx",
+            False,
+            str(e),
+            "point PYAI_STT_MODEL_DIR at a folder with an acoustic model, one LM and one .dict",
+        )
     return Check("stt: pocketsphinx", True, f"model {settings.stt_model_dir}")
 
 

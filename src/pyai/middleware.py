@@ -45,6 +45,11 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info("%s %s %s %.1fms", scope.get("method", "WS"), scope["path"], status,
-                                (time.perf_counter() - started) * 1000)
+                access_log.info(
+                    "%s %s %s %.1fms",
+                    scope.get("method", "WS"),
+                    scope["path"],
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                )
             REQUEST_ID.reset(token)

@@ -23,9 +23,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PYAI_", extra="ignore")
 
     data_dir: Path = Path("./data")
-    database_url: str | None = Field(
-        default=None, description="SQLAlchemy async URL; default sqlite under data_dir"
-    )
+    database_url: str | None = Field(default=None, description="SQLAlchemy async URL; default sqlite under data_dir")
     redis_url: str | None = None
     secret_key: str | None = Field(default=None, repr=False)
     public_base_url: str | None = Field(
@@ -34,9 +32,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "info"
-    test_mode: bool = Field(
-        default=False, description="Test suites only: lets outbound URLs reach loopback"
-    )
+    test_mode: bool = Field(default=False, description="Test suites only: lets outbound URLs reach loopback")
 
     # Gateway limits (per key).
     rate_limit_rps: int = 50

@@ -28,7 +28,7 @@ def spoken(voice: str = "slt", f0_mean: float | None = None, seed: int | None = 
 def rechunk(x: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
     out, i, k = [], 0, 0
     while i < len(x):
-        out.append(x[i:i + sizes[k % len(sizes)]])
+        out.append(x[i : i + sizes[k % len(sizes)]])
         i += sizes[k % len(sizes)]
         k += 1
     return out
@@ -76,7 +76,7 @@ def test_leading_silence_passes_through_and_joins_do_not_click() -> None:
     jumps = np.abs(np.diff(y))
     joins = np.cumsum([len(p) for p in pieces])[:-1]
     for j in joins:
-        assert jumps[j - 3:j + 3].max() <= np.percentile(jumps, 99.9)
+        assert jumps[j - 3 : j + 3].max() <= np.percentile(jumps, 99.9)
 
 
 def test_reshaping_moves_pitch_as_asked() -> None:
@@ -98,7 +98,12 @@ def test_low_flite_pitch_survives_reshaping(seed: int) -> None:
     import pyworld as pw
 
     audio, rate = spoken(f0_mean=107.0, seed=seed)
-    shaped = np.concatenate(list(reshape_stream([audio], len(audio), rate, center_hz=107.0, pitch_shift=0.0,
-                                                formant_shift=0.92, pitch_range=0.8)))
+    shaped = np.concatenate(
+        list(
+            reshape_stream(
+                [audio], len(audio), rate, center_hz=107.0, pitch_shift=0.0, formant_shift=0.92, pitch_range=0.8
+            )
+        )
+    )
     f0, _ = pw.harvest(shaped.astype(np.float64), rate)
     assert float(np.median(f0[f0 > 0])) == pytest.approx(107.0, rel=0.1)

@@ -22,21 +22,32 @@ def _media_type(request: Request) -> str:
 
 
 def _too_large(limit: int, param: str) -> ProblemError:
-    return ProblemError(400, "payload_too_large", f"{param}: upload exceeds the {limit}-byte limit.",
-                        title="Payload too large", param=param)
+    return ProblemError(
+        400,
+        "payload_too_large",
+        f"{param}: upload exceeds the {limit}-byte limit.",
+        title="Payload too large",
+        param=param,
+    )
 
 
 async def json_body(request: Request, model: type[M]) -> M:
     """Parse and validate a JSON body; 400 ``invalid_json`` / ``invalid_request`` naming the field."""
     if _media_type(request) != "application/json":
-        raise ProblemError(400, "unsupported_media_type", "Content-Type must be application/json.",
-                           title="Unsupported media type", param="Content-Type")
+        raise ProblemError(
+            400,
+            "unsupported_media_type",
+            "Content-Type must be application/json.",
+            title="Unsupported media type",
+            param="Content-Type",
+        )
     raw = await request.body()
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
-        raise ProblemError(400, "invalid_json", f"Request body is not valid JSON: {e}", title="Invalid JSON",
-                           param="body") from None
+        raise ProblemError(
+            400, "invalid_json", f"Request body is not valid JSON: {e}", title="Invalid JSON", param="body"
+        ) from None
     return validated(model, data)
 
 
@@ -54,9 +65,13 @@ def validated(model: type[M], data: object) -> M:
 async def multipart_form(request: Request, max_file_bytes: int, file_param: str) -> FormData:
     """Read a multipart form, refusing oversized uploads before buffering them."""
     if _media_type(request) != "multipart/form-data":
-        raise ProblemError(400, "unsupported_media_type",
-                           f"Content-Type must be multipart/form-data with a '{file_param}' file part.",
-                           title="Unsupported media type", param="Content-Type")
+        raise ProblemError(
+            400,
+            "unsupported_media_type",
+            f"Content-Type must be multipart/form-data with a '{file_param}' file part.",
+            title="Unsupported media type",
+            param="Content-Type",
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_file_bytes + MULTIPART_OVERHEAD:
         raise _too_large(max_file_bytes, file_param)
@@ -100,5 +115,6 @@ def form_number(form: FormData, name: str, kind: type[int] | type[float]) -> int
     try:
         return kind(str(raw))
     except ValueError:
-        raise bad_request(f"{name}: expected a{'n integer' if kind is int else ' number'}, got {raw!r}.",
-                          param=name) from None
+        raise bad_request(
+            f"{name}: expected a{'n integer' if kind is int else ' number'}, got {raw!r}.", param=name
+        ) from None

@@ -14,8 +14,13 @@ from pyai.gateway.errors import ApiError, ProblemError
 log = logging.getLogger("pyai.errors")
 
 ENGINE_RETRY_AFTER_S = 5
-_STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-                 415: "unsupported_media_type", 400: "invalid_request"}
+_STATUS_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    400: "invalid_request",
+}
 
 
 def request_id(request: Request) -> str | None:
@@ -32,8 +37,13 @@ def validation_problem(exc: RequestValidationError) -> ProblemError:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": "value_error"}
     if first.get("type") == "json_invalid":
-        return ProblemError(400, "invalid_json", f"Request body is not valid JSON: {first.get('msg')}",
-                            title="Invalid JSON", param="body")
+        return ProblemError(
+            400,
+            "invalid_json",
+            f"Request body is not valid JSON: {first.get('msg')}",
+            title="Invalid JSON",
+            param="body",
+        )
     field = _field(tuple(first.get("loc", ())))
     msg = first.get("msg", "invalid value")
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
@@ -63,17 +73,23 @@ def install(app: FastAPI) -> None:
         else:
             detail = str(exc.detail)
         return ProblemError(exc.status_code, code, detail, headers=dict(exc.headers or {})).response(
-            request_id(request))
+            request_id(request)
+        )
 
     @app.exception_handler(EngineUnavailable)
     async def _engine(request: Request, exc: EngineUnavailable):  # noqa: ANN202
         log.warning("engine unavailable on %s %s: %s", request.method, request.url.path, exc)
-        return ProblemError(503, "engine_unavailable", f"{exc}; nothing was billed, retry shortly.",
-                            title="Engine unavailable", headers={"Retry-After": str(ENGINE_RETRY_AFTER_S)},
-                            ).response(request_id(request))
+        return ProblemError(
+            503,
+            "engine_unavailable",
+            f"{exc}; nothing was billed, retry shortly.",
+            title="Engine unavailable",
+            headers={"Retry-After": str(ENGINE_RETRY_AFTER_S)},
+        ).response(request_id(request))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):  # noqa: ANN202
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return ProblemError(500, "internal_error", "An internal error occurred; quote the request id.",
-                            title="Internal error").response(request_id(request))
+        return ProblemError(
+            500, "internal_error", "An internal error occurred; quote the request id.", title="Internal error"
+        ).response(request_id(request))

@@ -24,8 +24,12 @@ class KnowledgeBaseIn(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/v1/knowledge-bases", status_code=201, summary="Create a knowledge base",
-             description="A container of documents that Cue (and Omni) ground answers in.")
+@router.post(
+    "/v1/knowledge-bases",
+    status_code=201,
+    summary="Create a knowledge base",
+    description="A container of documents that Cue (and Omni) ground answers in.",
+)
 async def create_kb(request: Request, p: Principal = authorize(SCOPE)) -> JSONResponse:
     services = request.app.state.services
     body = await json_body(request, KnowledgeBaseIn)
@@ -40,8 +44,13 @@ async def create_kb(request: Request, p: Principal = authorize(SCOPE)) -> JSONRe
 async def list_kbs(request: Request, limit: int = Query(20, ge=1, le=100), p: Principal = authorize(SCOPE)) -> dict:
     services = request.app.state.services
     async with services.db.session() as s:
-        rows = (await s.scalars(owned(KnowledgeBase, p.org_id)
-                                .order_by(KnowledgeBase.created_at.desc(), KnowledgeBase.id.desc()).limit(limit))).all()
+        rows = (
+            await s.scalars(
+                owned(KnowledgeBase, p.org_id)
+                .order_by(KnowledgeBase.created_at.desc(), KnowledgeBase.id.desc())
+                .limit(limit)
+            )
+        ).all()
     return {"object": "list", "data": [await kb_view(services, kb) for kb in rows]}
 
 
@@ -59,21 +68,43 @@ async def remove_kb(request: Request, id: str, p: Principal = authorize(SCOPE)) 
     return {"id": id, "object": "knowledge_base", "deleted": True}
 
 
-@router.post("/v1/knowledge-bases/{id}/documents", status_code=201, summary="Add a document",
-             description="Multipart `file` (.txt, .md or .pdf; optional `content_type`), chunked and indexed.")
+@router.post(
+    "/v1/knowledge-bases/{id}/documents",
+    status_code=201,
+    summary="Add a document",
+    description="Multipart `file` (.txt, .md or .pdf; optional `content_type`), chunked and indexed.",
+)
 async def upload_document(request: Request, id: str, p: Principal = authorize(SCOPE)) -> JSONResponse:  # noqa: A002
     services = request.app.state.services
     form = await multipart_form(request, services.settings.max_upload_bytes, "file")
     data, filename = await read_upload(form, "file", services.settings.max_upload_bytes)
     declared = str(form.get("content_type")) if form.get("content_type") else None
     doc = await add_document(services, p.org_id, id, filename, data, declared)
-    return JSONResponse({"id": doc.id, "object": "knowledge_base.document", "knowledge_base_id": id,
-                         "filename": doc.filename, "content_type": doc.content_type, "bytes": doc.bytes,
-                         "chunks": doc.chunks, "created_at": doc.created_at}, status_code=201)
+    return JSONResponse(
+        {
+            "id": doc.id,
+            "object": "knowledge_base.document",
+            "knowledge_base_id": id,
+            "filename": doc.filename,
+            "content_type": doc.content_type,
+            "bytes": doc.bytes,
+            "chunks": doc.chunks,
+            "created_at": doc.created_at,
+        },
+        status_code=201,
+    )
 
 
-@router.get("/v1/knowledge-bases/{id}/search", summary="Search a knowledge base",
-            description="Top-k passages for a question, scores normalised to 0..1 (what Cue grounding returns).")
-async def search(request: Request, id: str, q: str = Query(..., max_length=2000),  # noqa: A002
-                 k: int = Query(3, ge=1, le=20), p: Principal = authorize(SCOPE)) -> dict:
+@router.get(
+    "/v1/knowledge-bases/{id}/search",
+    summary="Search a knowledge base",
+    description="Top-k passages for a question, scores normalised to 0..1 (what Cue grounding returns).",
+)
+async def search(
+    request: Request,
+    id: str,
+    q: str = Query(..., max_length=2000),  # noqa: A002
+    k: int = Query(3, ge=1, le=20),
+    p: Principal = authorize(SCOPE),
+) -> dict:
     return {"object": "list", "data": await search_kb(request.app.state.services, p.org_id, id, q, k)}

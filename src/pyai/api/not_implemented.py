@@ -38,9 +38,12 @@ def missing_operations(app: FastAPI) -> list[tuple[str, str]]:
 
 def _stub(method: str, path: str):  # noqa: ANN202 - an endpoint coroutine
     async def not_implemented() -> None:
-        raise ProblemError(501, "not_implemented",
-                           f"{method} {path} is part of the PyAI contract but not built in this server yet.",
-                           title="Not implemented")
+        raise ProblemError(
+            501,
+            "not_implemented",
+            f"{method} {path} is part of the PyAI contract but not built in this server yet.",
+            title="Not implemented",
+        )
 
     return not_implemented
 
@@ -49,5 +52,12 @@ def install(app: FastAPI) -> None:
     spec = seed_spec()["paths"]
     for method, path in missing_operations(app):
         op = spec[path][method.lower()]
-        app.add_api_route(path, _stub(method, path), methods=[method], operation_id=op.get("operationId"),
-                          summary=op.get("summary"), tags=op.get("tags"), include_in_schema=True)
+        app.add_api_route(
+            path,
+            _stub(method, path),
+            methods=[method],
+            operation_id=op.get("operationId"),
+            summary=op.get("summary"),
+            tags=op.get("tags"),
+            include_in_schema=True,
+        )

@@ -31,8 +31,9 @@ def source_network(request: Request) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
-@router.post("/v1/sandbox/keys", status_code=201, operation_id="createSandboxKey",
-             summary="Mint a sandbox key (no auth)")
+@router.post(
+    "/v1/sandbox/keys", status_code=201, operation_id="createSandboxKey", summary="Mint a sandbox key (no auth)"
+)
 async def create_sandbox_key(request: Request, body: SandboxKeyRequest | None = None) -> dict:
     services = request.app.state.services
     settings = services.settings
@@ -44,9 +45,15 @@ async def create_sandbox_key(request: Request, body: SandboxKeyRequest | None = 
     async with services.db.session() as s:
         org, project = await identity.create_org(s, f"sandbox: {label}", plan="sandbox")
         key = await identity.issue_key(
-            s, settings.secret, org_id=org.id, project_id=project.id, env="test",
-            scopes=list(scopes.SANDBOX_SCOPES), expires_in=settings.sandbox_key_ttl_seconds,
-            daily_unit_cap=settings.sandbox_daily_unit_cap, label=label,
+            s,
+            settings.secret,
+            org_id=org.id,
+            project_id=project.id,
+            env="test",
+            scopes=list(scopes.SANDBOX_SCOPES),
+            expires_in=settings.sandbox_key_ttl_seconds,
+            daily_unit_cap=settings.sandbox_daily_unit_cap,
+            label=label,
         )
         await s.commit()
     base = settings.public_base_url or str(request.base_url).rstrip("/")
@@ -62,5 +69,5 @@ async def create_sandbox_key(request: Request, body: SandboxKeyRequest | None = 
         "base_url": base,
         "docs": f"{base}/docs",
         "note": f"Test key: no credit gate, daily cap {settings.sandbox_daily_unit_cap} units "
-                "(metered seconds), expires automatically. Keep it in an env var.",
+        "(metered seconds), expires automatically. Keep it in an env var.",
     }

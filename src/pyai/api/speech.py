@@ -61,7 +61,9 @@ class SpeechRequest(BaseModel):
 
 
 @router.post("/v1/audio/speech", **documented("/v1/audio/speech", "post"))
-async def create_speech(request: Request, p: Principal = authorize("voice:synthesize", billable=True)) -> StreamingResponse:
+async def create_speech(
+    request: Request, p: Principal = authorize("voice:synthesize", billable=True)
+) -> StreamingResponse:
     """The body always streams. One sentence also carries its exact ``x-pyai-units``: flite fixes
     its length before the vocoder runs, so the header can leave ahead of the audio.
 

@@ -37,16 +37,25 @@ async def _parse(request: Request) -> tuple[JobOptions, str | None, bytes | None
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         form = await multipart_form(request, settings.max_upload_bytes, "audio")
         if form.get("audio_url"):
-            raise bad_request("audio_url: give exactly one source (audio_url or an audio upload), not both.",
-                              param="audio_url")
+            raise bad_request(
+                "audio_url: give exactly one source (audio_url or an audio upload), not both.", param="audio_url"
+            )
         channel = str(form.get("channel") or "false").lower()
         if channel not in ("true", "false", "stereo"):
             raise bad_request("channel: expected true, false or stereo.", param="channel")
-        options = validated(JobOptions, {
-            "model": str(form.get("model") or "pyai-hear-telephony"), "channel": channel in ("true", "stereo"),
-            "diarize": form_bool(form, "diarize"), "numerals": form_bool(form, "numerals"),
-            "output_formats": [f.strip() for f in str(form.get("output_formats") or "json").split(",") if f.strip()],
-            "webhook_url": str(form["webhook_url"]) if form.get("webhook_url") else None})
+        options = validated(
+            JobOptions,
+            {
+                "model": str(form.get("model") or "pyai-hear-telephony"),
+                "channel": channel in ("true", "stereo"),
+                "diarize": form_bool(form, "diarize"),
+                "numerals": form_bool(form, "numerals"),
+                "output_formats": [
+                    f.strip() for f in str(form.get("output_formats") or "json").split(",") if f.strip()
+                ],
+                "webhook_url": str(form["webhook_url"]) if form.get("webhook_url") else None,
+            },
+        )
         data, _ = await read_upload(form, "audio", settings.max_upload_bytes)
         digest = request_hash({"options": options.model_dump(), "audio": hashlib.sha256(data).hexdigest()})
         return options, None, data, digest
@@ -54,8 +63,10 @@ async def _parse(request: Request) -> tuple[JobOptions, str | None, bytes | None
     if body.audio is not None:
         raise bad_request("audio: upload audio as multipart/form-data, or give audio_url in JSON.", param="audio")
     if not body.audio_url:
-        raise bad_request("audio_url: exactly one source is required: audio_url (JSON) or an audio upload "
-                          "(multipart).", param="audio_url")
+        raise bad_request(
+            "audio_url: exactly one source is required: audio_url (JSON) or an audio upload (multipart).",
+            param="audio_url",
+        )
     allowed = ("https://", "http://") if settings.test_mode else ("https://",)
     if not body.audio_url.startswith(allowed):
         raise bad_request("audio_url: must be an https URL.", param="audio_url")
@@ -82,14 +93,22 @@ async def create(request: Request, p: Principal = authorize("transcribe:jobs", b
 
 
 @router.get("/v1/transcription/jobs", **documented("/v1/transcription/jobs", "get"))
-async def list_jobs(request: Request, limit: int = Query(20, ge=1, le=100), cursor: str | None = None,
-                    p: Principal = authorize("transcribe:jobs")) -> dict:
+async def list_jobs(
+    request: Request,
+    limit: int = Query(20, ge=1, le=100),
+    cursor: str | None = None,
+    p: Principal = authorize("transcribe:jobs"),
+) -> dict:
     async with request.app.state.services.db.session() as s:
         rows = list((await s.scalars(list_query(p.org_id, cursor, limit))).all())
     has_more = len(rows) > limit
     rows = rows[:limit]
-    return {"object": "list", "data": [job_view(j) for j in rows], "has_more": has_more,
-            "next_cursor": encode_cursor(rows[-1]) if has_more else None}
+    return {
+        "object": "list",
+        "data": [job_view(j) for j in rows],
+        "has_more": has_more,
+        "next_cursor": encode_cursor(rows[-1]) if has_more else None,
+    }
 
 
 async def _owned_job(services, job_id: str, org_id: str) -> Job:  # noqa: ANN001
@@ -112,8 +131,15 @@ async def cancel_job(request: Request, id: str, p: Principal = authorize("transc
     return job_view(await services.jobs.cancel(id, p.org_id))
 
 
-@router.get("/v1/webhooks/secret", tags=["Transcription Jobs"], summary="Webhook signing secret (extension)",
-            description="The secret your receiver uses to verify `X-PyAI-Signature` (see docs/webhooks.md).")
+@router.get(
+    "/v1/webhooks/secret",
+    tags=["Transcription Jobs"],
+    summary="Webhook signing secret (extension)",
+    description="The secret your receiver uses to verify `X-PyAI-Signature` (see docs/webhooks.md).",
+)
 async def webhook_secret(request: Request, p: Principal = authorize("transcribe:jobs")) -> dict:
-    return {"object": "webhook.secret", "org_id": p.org_id,
-            "secret": org_webhook_secret(request.app.state.services.settings.secret, p.org_id)}
+    return {
+        "object": "webhook.secret",
+        "org_id": p.org_id,
+        "secret": org_webhook_secret(request.app.state.services.settings.secret, p.org_id),
+    }

@@ -32,8 +32,7 @@ async def create_transcription(
         raise bad_request(f"model: unknown model {model!r}; use one of {', '.join(MODELS)}.", param="model")
     fmt = str(form.get("response_format") or "json")
     if fmt not in RESPONSE_FORMATS:
-        raise bad_request(f"response_format: must be one of {', '.join(RESPONSE_FORMATS)}.",
-                          param="response_format")
+        raise bad_request(f"response_format: must be one of {', '.join(RESPONSE_FORMATS)}.", param="response_format")
     language = str(form.get("language") or "en").lower()
     temperature = form_number(form, "temperature", float)
     form_number(form, "seed", int)  # validated and accepted; the engine is deterministic
@@ -47,7 +46,6 @@ async def create_transcription(
     if fmt == "text":
         return PlainTextResponse(text, headers=headers)
     if fmt == "verbose_json":
-        body = verbose_json(result.transcript, duration=result.duration, language=language,
-                            temperature=temperature)
+        body = verbose_json(result.transcript, duration=result.duration, language=language, temperature=temperature)
         return JSONResponse(body, headers=headers)
     return JSONResponse({"text": text, "model": model}, headers=headers)

@@ -20,8 +20,11 @@ router = APIRouter()
 @router.get("/v1/voice/clones", **documented("/v1/voice/clones", "get"))
 async def list_clones(request: Request, p: Principal = authorize("voice:clone")) -> dict:
     async with request.app.state.services.db.session() as s:
-        rows = (await s.scalars(owned(CustomVoice, p.org_id).where(CustomVoice.kind == "clone")
-                                .order_by(CustomVoice.created_at.desc()))).all()
+        rows = (
+            await s.scalars(
+                owned(CustomVoice, p.org_id).where(CustomVoice.kind == "clone").order_by(CustomVoice.created_at.desc())
+            )
+        ).all()
     return {"object": "list", "data": [voice_json(v) for v in rows]}
 
 

@@ -47,11 +47,23 @@ class SaveRequest(BaseModel):
 @router.post("/v1/voice/design", **documented("/v1/voice/design", "post"))
 async def create(request: Request, p: Principal = authorize("voice:design")) -> JSONResponse:
     body = await json_body(request, DesignRequest)
-    design = await create_design(request.app.state.services, p.org_id, body.prompt,
-                                 body.attributes.model_dump(exclude_none=True), body.candidates, body.sample_text)
-    return JSONResponse(status_code=202, content={
-        "design_id": design.id, "status": "queued", "candidates": body.candidates,
-        "estimated_seconds": SECONDS_PER_CANDIDATE * body.candidates})
+    design = await create_design(
+        request.app.state.services,
+        p.org_id,
+        body.prompt,
+        body.attributes.model_dump(exclude_none=True),
+        body.candidates,
+        body.sample_text,
+    )
+    return JSONResponse(
+        status_code=202,
+        content={
+            "design_id": design.id,
+            "status": "queued",
+            "candidates": body.candidates,
+            "estimated_seconds": SECONDS_PER_CANDIDATE * body.candidates,
+        },
+    )
 
 
 @router.get("/v1/voice/design/{id}", **documented("/v1/voice/design/{id}", "get"))
@@ -71,13 +83,19 @@ async def save(request: Request, id: str, p: Principal = authorize("voice:design
         candidate = next((c for c in design.candidates or [] if c["candidate_id"] == body.candidate_id), None)
         if candidate is None:
             raise not_found(f"candidate in design {id} (status {design.status}) named", body.candidate_id)
-        voice = CustomVoice(id=new_id("vd", 8), org_id=p.org_id, kind="design", name=body.name, status="ready",
-                            spec=candidate["spec"])
+        voice = CustomVoice(
+            id=new_id("vd", 8), org_id=p.org_id, kind="design", name=body.name, status="ready", spec=candidate["spec"]
+        )
         key = f"voices/{voice.id}/preview.mp3"
         if (mp3 := services.blobs.get(preview_key(id, body.candidate_id))) is not None:
             services.blobs.put(key, mp3)
-        voice.meta = {"attributes": design.attributes, "metadata": body.metadata, "design_id": id,
-                      "candidate_id": body.candidate_id, "preview_key": key if mp3 else None}
+        voice.meta = {
+            "attributes": design.attributes,
+            "metadata": body.metadata,
+            "design_id": id,
+            "candidate_id": body.candidate_id,
+            "preview_key": key if mp3 else None,
+        }
         s.add(voice)
         await s.commit()
     return {"voice_id": voice.id, "object": "voice", "name": voice.name, "source": "design"}

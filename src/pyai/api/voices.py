@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from pyai.gateway.auth import authorize
 from pyai.gateway.errors import ProblemError, bad_request, not_found
@@ -46,8 +45,13 @@ async def list_voices(
         data += [stock_entry(v, base) for v in list_stock(gender=gender, region=region)]
     if source in (None, "design"):
         async with services.db.session() as s:
-            rows = (await s.scalars(owned(CustomVoice, p.org_id).where(CustomVoice.kind == "design")
-                                    .order_by(CustomVoice.created_at.desc()))).all()
+            rows = (
+                await s.scalars(
+                    owned(CustomVoice, p.org_id)
+                    .where(CustomVoice.kind == "design")
+                    .order_by(CustomVoice.created_at.desc())
+                )
+            ).all()
         for row in rows:
             entry = designed_entry(row, designed_preview(services, row, base))
             if gender and entry.get("gender", "").upper() != gender.upper():
@@ -60,8 +64,9 @@ async def list_voices(
 
 async def _owned_design(services, voice_id: str, org_id: str) -> CustomVoice | None:  # noqa: ANN001
     async with services.db.session() as s:
-        return await s.scalar(owned(CustomVoice, org_id).where(CustomVoice.id == voice_id,
-                                                              CustomVoice.kind == "design"))
+        return await s.scalar(
+            owned(CustomVoice, org_id).where(CustomVoice.id == voice_id, CustomVoice.kind == "design")
+        )
 
 
 @router.get("/v1/voices/{id}", operation_id="getVoice", summary="Get a stock voice")
@@ -78,8 +83,9 @@ async def get_voice(request: Request, id: str, p: Principal = authorize()) -> di
 async def delete_voice(request: Request, id: str, p: Principal = authorize()) -> dict:  # noqa: A002
     services = request.app.state.services
     if get_stock(id) is not None:
-        raise ProblemError(400, "stock_voice_immutable", f"id: {id} is a stock voice and cannot be deleted.",
-                           param="id")
+        raise ProblemError(
+            400, "stock_voice_immutable", f"id: {id} is a stock voice and cannot be deleted.", param="id"
+        )
     row = await _owned_design(services, id, p.org_id)
     if row is None:
         raise not_found("designed voice", id)

@@ -57,8 +57,9 @@ def _decode(data: bytes, target_rate: int | None, mono: bool) -> DecodedAudio:
     try:
         container = av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
     except (av.error.InvalidDataError, av.error.FFmpegError, ValueError, UnicodeDecodeError, IndexError):
-        raise AudioDecodeError("invalid_audio", "the file is not a recognised audio format "
-                               "(wav, mp3, m4a, flac, ogg, webm)") from None
+        raise AudioDecodeError(
+            "invalid_audio", "the file is not a recognised audio format (wav, mp3, m4a, flac, ogg, webm)"
+        ) from None
     with container:
         if not container.streams.audio:
             raise AudioDecodeError("unsupported_audio", "the file has no audio stream")
@@ -81,8 +82,11 @@ def _decode(data: bytes, target_rate: int | None, mono: bool) -> DecodedAudio:
                     total += arr.shape[1]
                 if total > MAX_SECONDS * rate:
                     raise AudioDecodeError("unsupported_audio", f"audio longer than {MAX_SECONDS // 3600} h")
-            frames += [out.to_ndarray() for out in resampler.resample(None)
-                       if not frames or out.to_ndarray().shape[0] == frames[0].shape[0]]
+            frames += [
+                out.to_ndarray()
+                for out in resampler.resample(None)
+                if not frames or out.to_ndarray().shape[0] == frames[0].shape[0]
+            ]
         except AudioDecodeError:
             raise
         except (av.error.FFmpegError, ValueError, RuntimeError, IndexError) as e:

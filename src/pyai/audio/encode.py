@@ -28,15 +28,25 @@ CONTENT_TYPES = {
     "g711_alaw": "audio/basic",
 }
 #: (muxer, codec) for the formats PyAV encodes.
-_CONTAINERS = {"mp3": ("mp3", "libmp3lame"), "opus": ("ogg", "libopus"), "aac": ("adts", "aac"),
-               "flac": ("flac", "flac")}
+_CONTAINERS = {
+    "mp3": ("mp3", "libmp3lame"),
+    "opus": ("ogg", "libopus"),
+    "aac": ("adts", "aac"),
+    "flac": ("flac", "flac"),
+}
 _OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
 
 
 def wav_header(rate: int) -> bytes:
     """A PCM16 mono WAV header whose sizes say 'unknown' (0xFFFFFFFF), for streaming."""
-    return (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
-            + b"data" + struct.pack("<I", 0xFFFFFFFF))
+    return (
+        b"RIFF"
+        + struct.pack("<I", 0xFFFFFFFF)
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+        + b"data"
+        + struct.pack("<I", 0xFFFFFFFF)
+    )
 
 
 class _Sink:

@@ -25,8 +25,9 @@ class OpusPacketDecoder:
             raise ValueError(f"invalid Opus packet: {e}") from None
         if not frames:
             return np.zeros(0, dtype=np.float32)
-        pcm = np.concatenate([f.to_ndarray().astype(np.float32).reshape(f.layout.nb_channels, -1).mean(axis=0)
-                              for f in frames])
+        pcm = np.concatenate(
+            [f.to_ndarray().astype(np.float32).reshape(f.layout.nb_channels, -1).mean(axis=0) for f in frames]
+        )
         if pcm.dtype.kind == "i" or np.abs(pcm).max(initial=0) > 2:
             pcm = pcm / 32768.0
         return self._resampler.process(pcm)

@@ -53,7 +53,7 @@ def credential_from(conn: HTTPConnection) -> tuple[str | None, str | None]:
         offered = conn.headers.get("sec-websocket-protocol", "")
         for proto in (p.strip() for p in offered.split(",")):
             if proto.startswith(SUBPROTOCOL_PREFIX):
-                return proto[len(SUBPROTOCOL_PREFIX):], proto
+                return proto[len(SUBPROTOCOL_PREFIX) :], proto
         params = conn.query_params
         if key := params.get("api_key"):
             return key, None
@@ -110,10 +110,18 @@ class Gateway:
         if row.status != "active":
             raise _unauthorized("API key revoked.")
         return Principal(
-            key_id=row.id, org_id=row.org_id, project_id=row.project_id, env=row.env,
-            scopes=tuple(row.scopes), status=row.status, expires_at=row.expires_at,
-            budget_cents=row.budget_cents, daily_unit_cap=row.daily_unit_cap,
-            org_status=org.status, plan=org.plan, monthly_units=org.monthly_units,
+            key_id=row.id,
+            org_id=row.org_id,
+            project_id=row.project_id,
+            env=row.env,
+            scopes=tuple(row.scopes),
+            status=row.status,
+            expires_at=row.expires_at,
+            budget_cents=row.budget_cents,
+            daily_unit_cap=row.daily_unit_cap,
+            org_status=org.status,
+            plan=org.plan,
+            monthly_units=org.monthly_units,
         )
 
     def allowed_origins(self, key_id: str) -> list[str] | None:
@@ -129,11 +137,14 @@ class Gateway:
         if origin and allowed and origin not in allowed:
             raise ApiError(403, "origin_not_allowed", f"Origin '{origin}' is not allow-listed for this key.")
         if scope and not scopes.grants(p.scopes, scope):
-            raise ApiError(403, "forbidden",
-                           f"insufficient_scope: this key lacks the '{scope}' scope.", param=scope)
+            raise ApiError(403, "forbidden", f"insufficient_scope: this key lacks the '{scope}' scope.", param=scope)
 
     async def admit(
-        self, conn: HTTPConnection, scope: str | None, *, billable: bool = False,
+        self,
+        conn: HTTPConnection,
+        scope: str | None,
+        *,
+        billable: bool = False,
         allow_suspended: bool = False,
     ) -> Principal:
         """The whole gate for one request or upgrade, in contract order: 401, 403, 429, 402."""

@@ -93,9 +93,15 @@ class Billing:
         async with self.db.session() as s:
             s.add(
                 UsageEvent(
-                    org_id=p.org_id, project_id=p.project_id, key_id=p.key_id, env=p.env,
-                    product=product, meter=meter, seconds=float(seconds),
-                    period=_period(ts), day=_day(ts),
+                    org_id=p.org_id,
+                    project_id=p.project_id,
+                    key_id=p.key_id,
+                    env=p.env,
+                    product=product,
+                    meter=meter,
+                    seconds=float(seconds),
+                    period=_period(ts),
+                    day=_day(ts),
                 )
             )
             await s.commit()
@@ -122,9 +128,7 @@ class Billing:
             return hit[1]
         async with self.db.session() as s:
             granted = await s.scalar(
-                select(func.coalesce(func.sum(CreditGrant.cents), 0)).where(
-                    CreditGrant.org_id == p.org_id
-                )
+                select(func.coalesce(func.sum(CreditGrant.cents), 0)).where(CreditGrant.org_id == p.org_id)
             )
         spent = await self._spend_cents(UsageEvent.org_id == p.org_id, UsageEvent.env == "live")
         free = self.free_monthly_grant_cents if self.is_gated(p) else 0
@@ -133,9 +137,7 @@ class Billing:
         return available
 
     async def key_spend_cents(self, p: Principal) -> float:
-        return await self._spend_cents(
-            UsageEvent.key_id == p.key_id, UsageEvent.period == _period(time.time())
-        )
+        return await self._spend_cents(UsageEvent.key_id == p.key_id, UsageEvent.period == _period(time.time()))
 
     async def _units(self, *conds) -> float:
         async with self.db.session() as s:
@@ -149,7 +151,8 @@ class Billing:
                 used = await self._units(UsageEvent.key_id == p.key_id, UsageEvent.day == _day(time.time()))
                 if used >= p.daily_unit_cap:
                     raise ApiError(
-                        429, "daily_cap_exceeded",
+                        429,
+                        "daily_cap_exceeded",
                         f"This test key used its daily cap of {p.daily_unit_cap} units "
                         "(metered seconds); it resets at 00:00 UTC.",
                         headers={"Retry-After": str(_seconds_to_midnight())},
@@ -158,14 +161,17 @@ class Billing:
         if p.monthly_units is not None:
             used = await self._units(UsageEvent.org_id == p.org_id, UsageEvent.period == _period(time.time()))
             if used >= p.monthly_units:
-                raise ApiError(402, "insufficient_quota",
-                               f"The plan's monthly cap of {p.monthly_units} units is used up.")
+                raise ApiError(
+                    402, "insufficient_quota", f"The plan's monthly cap of {p.monthly_units} units is used up."
+                )
         if self.is_gated(p) and await self.balance_cents(p) <= 0:
-            raise ApiError(402, "credit_exhausted",
-                           "The organization has no prepaid credit left; add credit to continue.")
+            raise ApiError(
+                402, "credit_exhausted", "The organization has no prepaid credit left; add credit to continue."
+            )
         if p.budget_cents is not None and await self.key_spend_cents(p) >= p.budget_cents:
-            raise ApiError(402, "key_budget_exceeded",
-                           f"This key reached its monthly budget of {p.budget_cents} cents.")
+            raise ApiError(
+                402, "key_budget_exceeded", f"This key reached its monthly budget of {p.budget_cents} cents."
+            )
 
 
 def _seconds_to_midnight() -> int:

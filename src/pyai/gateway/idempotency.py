@@ -36,17 +36,29 @@ class Idempotency:
         if rec is None:
             return None
         if rec.request_hash != body_hash:
-            raise ProblemError(409, "idempotency_conflict",
-                               "Idempotency-Key was already used with a different request body.",
-                               title="Idempotency conflict", param="Idempotency-Key")
+            raise ProblemError(
+                409,
+                "idempotency_conflict",
+                "Idempotency-Key was already used with a different request body.",
+                title="Idempotency conflict",
+                param="Idempotency-Key",
+            )
         return rec.status_code, rec.response
 
     async def store(self, org_id: str, scope: str, key: str, body_hash: str, status: int, response: dict) -> bool:
         """Record the response; False if a concurrent request with the same key won the race."""
         try:
             async with self.db.session() as s:
-                s.add(IdempotencyRecord(org_id=org_id, scope=scope, key=key, request_hash=body_hash,
-                                        status_code=status, response=response))
+                s.add(
+                    IdempotencyRecord(
+                        org_id=org_id,
+                        scope=scope,
+                        key=key,
+                        request_hash=body_hash,
+                        status_code=status,
+                        response=response,
+                    )
+                )
                 await s.commit()
             return True
         except IntegrityError:

@@ -41,8 +41,9 @@ class IssuedKey:
         }
 
 
-async def create_org(session: AsyncSession, name: str, plan: str,
-                     monthly_units: int | None = None) -> tuple[Org, Project]:
+async def create_org(
+    session: AsyncSession, name: str, plan: str, monthly_units: int | None = None
+) -> tuple[Org, Project]:
     org = Org(id=new_id("org"), name=name, plan=plan, status="active", monthly_units=monthly_units)
     project = Project(id=new_id("proj"), org_id=org.id, name="default")
     session.add_all([org, project])
@@ -51,9 +52,7 @@ async def create_org(session: AsyncSession, name: str, plan: str,
 
 
 async def default_project(session: AsyncSession, org_id: str) -> Project | None:
-    return await session.scalar(
-        select(Project).where(Project.org_id == org_id).order_by(Project.created_at).limit(1)
-    )
+    return await session.scalar(select(Project).where(Project.org_id == org_id).order_by(Project.created_at).limit(1))
 
 
 async def issue_key(
@@ -92,8 +91,7 @@ async def issue_key(
         )
     )
     await session.flush()
-    return IssuedKey(token, key_id, org_id, project_id, env, list(scopes), expires_at,
-                     budget_cents, daily_unit_cap)
+    return IssuedKey(token, key_id, org_id, project_id, env, list(scopes), expires_at, budget_cents, daily_unit_cap)
 
 
 async def revoke_key(session: AsyncSession, key_id: str) -> bool:

@@ -40,9 +40,7 @@ def _sign(secret: bytes, payload: str) -> str:
 
 def mint(secret: bytes, claims: KeyClaims) -> str:
     """Build the plaintext token for ``claims``; shown to the user once, never stored."""
-    body = json.dumps(
-        [claims.key_id, claims.org_id, claims.env, claims.expires_at], separators=(",", ":")
-    )
+    body = json.dumps([claims.key_id, claims.org_id, claims.env, claims.expires_at], separators=(",", ":"))
     payload = _b64(body.encode())
     return f"pyai_{claims.env}_{payload}.{_sign(secret, payload)}"
 

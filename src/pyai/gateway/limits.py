@@ -43,7 +43,8 @@ class RateLimiter:
         stats = await self.limiter.get_window_stats(item, "pyai", bucket)
         retry = max(1, math.ceil(stats.reset_time - time.time()))
         raise ApiError(
-            429, "rate_limit_exceeded",
+            429,
+            "rate_limit_exceeded",
             f"Rate limit of {self.rps} requests/s (burst {self.burst}) exceeded; retry in {retry}s.",
             headers={"Retry-After": str(retry)},
         )
@@ -75,7 +76,13 @@ class ConcurrencyLimiter:
         now = time.time()
         if self._redis is not None:
             ok = await self._redis.eval(
-                self._ACQUIRE, 1, f"pyai:conc:{bucket}", now, now + self.lease_ttl, cap, lease,
+                self._ACQUIRE,
+                1,
+                f"pyai:conc:{bucket}",
+                now,
+                now + self.lease_ttl,
+                cap,
+                lease,
                 int(self.lease_ttl * 2000),
             )
             return lease if ok else None

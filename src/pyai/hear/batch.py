@@ -40,8 +40,14 @@ def decode_upload(data: bytes, param: str):  # noqa: ANN201 - DecodedAudio
         raise bad_request(f"{param}: {e.message}", param=param, code=e.code) from None
 
 
-async def transcribe_upload(services, data: bytes, *, language: str | None, numerals: bool,  # noqa: ANN001
-                            param: str = "file") -> BatchResult:
+async def transcribe_upload(
+    services,
+    data: bytes,
+    *,
+    language: str | None,
+    numerals: bool,  # noqa: ANN001
+    param: str = "file",
+) -> BatchResult:
     audio = await asyncio.to_thread(decode_upload, data, param)
     stt = stt_engine(services)
     transcript = await asyncio.to_thread(stt.transcribe, audio.samples, language=language)

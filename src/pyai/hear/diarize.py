@@ -21,13 +21,16 @@ MIN_SEGMENT_S = 0.4
 def _features(samples: np.ndarray, rate: int, segments: list[dict]) -> list[tuple[float, float] | None]:
     out: list[tuple[float, float] | None] = []
     for seg in segments:
-        chunk = samples[int(seg["start"] * rate):int(seg["end"] * rate)]
+        chunk = samples[int(seg["start"] * rate) : int(seg["end"] * rate)]
         if len(chunk) < MIN_SEGMENT_S * rate:
             out.append(None)
             continue
         prof = analyse_voice(chunk, rate)
-        out.append((12 * math.log2(prof.f0_median), 12 * math.log2(prof.spectral_centroid))
-                   if prof.f0_median > 0 and prof.spectral_centroid > 0 else None)
+        out.append(
+            (12 * math.log2(prof.f0_median), 12 * math.log2(prof.spectral_centroid))
+            if prof.f0_median > 0 and prof.spectral_centroid > 0
+            else None
+        )
     return out
 
 

@@ -9,8 +9,15 @@ from typing import Any
 from pyai.engines.stt.base import Transcript
 
 #: ISO-639-1 → the language names OpenAI's verbose_json reports.
-LANGUAGE_NAMES = {"en": "english", "es": "spanish", "fr": "french", "de": "german", "it": "italian",
-                  "pt": "portuguese", "nl": "dutch"}
+LANGUAGE_NAMES = {
+    "en": "english",
+    "es": "spanish",
+    "fr": "french",
+    "de": "german",
+    "it": "italian",
+    "pt": "portuguese",
+    "nl": "dutch",
+}
 
 
 def _compression_ratio(text: str) -> float:

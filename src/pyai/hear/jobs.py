@@ -65,8 +65,15 @@ def upload_key(job_id: str) -> str:
     return f"jobs/{job_id}/input.bin"
 
 
-async def create_job(services, p: Principal, options: JobOptions, *, audio_url: str | None,  # noqa: ANN001
-                     upload: bytes | None, base_url: str) -> Job:
+async def create_job(
+    services,
+    p: Principal,
+    options: JobOptions,
+    *,
+    audio_url: str | None,  # noqa: ANN001
+    upload: bytes | None,
+    base_url: str,
+) -> Job:
     payload = {
         "options": options.model_dump(),
         "audio_url": audio_url,
@@ -80,9 +87,14 @@ async def create_job(services, p: Principal, options: JobOptions, *, audio_url: 
 
 
 def job_view(job: Job) -> dict[str, Any]:
-    body: dict[str, Any] = {"job_id": job.id, "object": "transcription.job", "status": job.status,
-                            "created_at": job.created_at, "updated_at": job.updated_at,
-                            "model": job.payload.get("options", {}).get("model")}
+    body: dict[str, Any] = {
+        "job_id": job.id,
+        "object": "transcription.job",
+        "status": job.status,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "model": job.payload.get("options", {}).get("model"),
+    }
     if job.status == "completed" and job.result:
         body.update(job.result)
     if job.status == "failed" and job.error:
@@ -115,8 +127,16 @@ def list_query(org_id: str, cursor: str | None, limit: int):  # noqa: ANN201 - S
 def _label(t: Transcript, channel: int | None, speaker: str | None) -> tuple[list[dict], list[dict]]:
     extra = {k: v for k, v in (("channel", channel), ("speaker", speaker)) if v is not None}
     segs = [{"id": 0, "start": round(s.start, 3), "end": round(s.end, 3), "text": s.text, **extra} for s in t.segments]
-    words = [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
-              "confidence": round(w.confidence, 3), **extra} for w in t.words]
+    words = [
+        {
+            "word": w.word,
+            "start": round(w.start, 3),
+            "end": round(w.end, 3),
+            "confidence": round(w.confidence, 3),
+            **extra,
+        }
+        for w in t.words
+    ]
     return segs, words
 
 
@@ -143,8 +163,9 @@ def _transcribe(stt, pcm: np.ndarray, options: dict) -> tuple[list[dict], list[d
             for seg, label in zip(segments, labels, strict=True):
                 seg["speaker"] = label
             for w in words:
-                w["speaker"] = next((s["speaker"] for s in segments if s["start"] <= w["start"] <= s["end"] + 0.01),
-                                    labels[-1])
+                w["speaker"] = next(
+                    (s["speaker"] for s in segments if s["start"] <= w["start"] <= s["end"] + 0.01), labels[-1]
+                )
             speakers = len(set(labels))
     segments.sort(key=lambda s: (s["start"], s.get("channel", 0)))
     words.sort(key=lambda w: (w["start"], w.get("channel", 0)))
@@ -157,8 +178,12 @@ async def _load_audio(ctx: JobContext) -> bytes:
     services, job = ctx.services, ctx.job
     if url := job.payload.get("audio_url"):
         try:
-            data, _ = await fetch_limited(url, max_bytes=services.settings.max_upload_bytes, timeout=FETCH_TIMEOUT_S,
-                                          allow_loopback=services.settings.test_mode)
+            data, _ = await fetch_limited(
+                url,
+                max_bytes=services.settings.max_upload_bytes,
+                timeout=FETCH_TIMEOUT_S,
+                allow_loopback=services.settings.test_mode,
+            )
         except UnsafeUrlError as e:
             raise PermanentJobError(f"audio_url: {e}") from None
         return data
@@ -191,8 +216,13 @@ async def process(ctx: JobContext) -> dict:
     if not await ctx.still_mine():
         raise PermanentJobError("cancelled")
     text = " ".join(s["text"] for s in segments)
-    result: dict[str, Any] = {"text": text, "speakers": speakers, "audio_seconds": round(audio.duration, 3),
-                              "segments": segments, "words": words}
+    result: dict[str, Any] = {
+        "text": text,
+        "speakers": speakers,
+        "audio_seconds": round(audio.duration, 3),
+        "segments": segments,
+        "words": words,
+    }
     base = job.payload["base_url"]
     formats = {}
     for fmt, render in (("srt", to_srt), ("vtt", to_vtt)):

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pyai.audio.resample import StreamResampler
-from pyai.audio.pcm import pcm16_to_float
 from pyai.audio.opus import OpusPacketDecoder
+from pyai.audio.pcm import pcm16_to_float
+from pyai.audio.resample import StreamResampler
 from pyai.engines.stt.base import SpeechToText, Transcript
 from pyai.engines.vad.webrtc import Endpointer
 from pyai.text.numerals import to_numerals
@@ -138,9 +138,9 @@ class StreamSession:
         n_frames = len(self.backlog) // FRAME
         used = 0
         while used < n_frames and self._pending is None:
-            events += self._frame(self.backlog[used * FRAME:(used + 1) * FRAME])
+            events += self._frame(self.backlog[used * FRAME : (used + 1) * FRAME])
             used += 1
-        self.backlog = self.backlog[used * FRAME:]
+        self.backlog = self.backlog[used * FRAME :]
         return events
 
     def _t_ms(self) -> int:
@@ -186,8 +186,16 @@ class StreamSession:
         n = stable_prefix(utt.last_partial_words, words)
         utt.last_partial_words = words
         stable, active = " ".join(words[:n]), " ".join(words[n:])
-        return [{"type": "partial", "text": self._text(" ".join(words)), "stable_text": self._text(stable),
-                 "active_text": self._text(active), "utterance_id": utt.uid, "t_ms": self._t_ms()}]
+        return [
+            {
+                "type": "partial",
+                "text": self._text(" ".join(words)),
+                "stable_text": self._text(stable),
+                "active_text": self._text(active),
+                "utterance_id": utt.uid,
+                "t_ms": self._t_ms(),
+            }
+        ]
 
     def _close_utterance(self) -> list[dict]:
         """End the utterance: ``speech_final`` from the incremental pass, final decode pending."""
@@ -199,8 +207,15 @@ class StreamSession:
         self._pending = (utt, quick)
         if not quick.text:
             return []
-        return [{"type": "speech_final", "text": self._text(quick.text), "utterance_id": utt.uid,
-                 "t_ms": self._t_ms(), "audio_ms": _speech_ms(quick)}]
+        return [
+            {
+                "type": "speech_final",
+                "text": self._text(quick.text),
+                "utterance_id": utt.uid,
+                "t_ms": self._t_ms(),
+                "audio_ms": _speech_ms(quick),
+            }
+        ]
 
     def _final_event(self) -> list[dict]:
         if self._pending is None:

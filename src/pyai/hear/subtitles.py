@@ -16,12 +16,18 @@ def _label(seg: dict) -> str:
 
 
 def to_srt(segments: list[dict]) -> str:
-    blocks = [f"{i}\n{_stamp(s['start'], ',')} --> {_stamp(s['end'], ',')}\n{_label(s)}{s['text']}\n"
-              for i, s in enumerate(segments, 1)]
+    blocks = [
+        f"{i}\n{_stamp(s['start'], ',')} --> {_stamp(s['end'], ',')}\n{_label(s)}{s['text']}\n"
+        for i, s in enumerate(segments, 1)
+    ]
     return "\n".join(blocks)
 
 
 def to_vtt(segments: list[dict]) -> str:
-    blocks = [f"{_stamp(s['start'], '.')} --> {_stamp(s['end'], '.')}\n"
-              + (f"<v {s['speaker']}>" if s.get("speaker") else "") + f"{s['text']}\n" for s in segments]
+    blocks = [
+        f"{_stamp(s['start'], '.')} --> {_stamp(s['end'], '.')}\n"
+        + (f"<v {s['speaker']}>" if s.get("speaker") else "")
+        + f"{s['text']}\n"
+        for s in segments
+    ]
     return "WEBVTT\n\n" + "\n".join(blocks)

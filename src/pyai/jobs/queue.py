@@ -23,13 +23,26 @@ class JobQueue:
         self.listeners: list = []  # callables poked on enqueue so in-process workers wake at once
 
     async def enqueue(
-        self, kind: str, org_id: str, payload: dict[str, Any], *, job_id: str | None = None,
-        prefix: str = "job", max_attempts: int = 3, run_after: int = 0, session=None,  # noqa: ANN001
+        self,
+        kind: str,
+        org_id: str,
+        payload: dict[str, Any],
+        *,
+        job_id: str | None = None,
+        prefix: str = "job",
+        max_attempts: int = 3,
+        run_after: int = 0,
+        session=None,  # noqa: ANN001
     ) -> Job:
         """Insert a queued job (in ``session`` when given, so it commits with the caller's rows)."""
         job = Job(
-            id=job_id or new_id(prefix), org_id=org_id, kind=kind, status="queued",
-            payload=payload, max_attempts=max_attempts, run_after=run_after,
+            id=job_id or new_id(prefix),
+            org_id=org_id,
+            kind=kind,
+            status="queued",
+            payload=payload,
+            max_attempts=max_attempts,
+            run_after=run_after,
         )
         if session is not None:
             session.add(job)
@@ -58,8 +71,11 @@ class JobQueue:
         async with self.db.session() as s:
             if not self.db.is_sqlite:
                 job = await s.scalar(
-                    select(Job).where(self._claimable(kinds, now)).order_by(Job.created_at)
-                    .limit(1).with_for_update(skip_locked=True)
+                    select(Job)
+                    .where(self._claimable(kinds, now))
+                    .order_by(Job.created_at)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
                 )
                 if job is None:
                     return None
@@ -67,16 +83,19 @@ class JobQueue:
                 job.lease_until, job.attempts, job.updated_at = now + self.lease_ms, job.attempts + 1, now
                 await s.commit()
                 return job
-            job = await s.scalar(
-                select(Job).where(self._claimable(kinds, now)).order_by(Job.created_at).limit(1)
-            )
+            job = await s.scalar(select(Job).where(self._claimable(kinds, now)).order_by(Job.created_at).limit(1))
             if job is None:
                 return None
             res = await s.execute(
                 update(Job)
                 .where(Job.id == job.id, Job.status == job.status, Job.updated_at == job.updated_at)
-                .values(status="running", worker_id=worker_id, lease_until=now + self.lease_ms,
-                        attempts=Job.attempts + 1, updated_at=now)
+                .values(
+                    status="running",
+                    worker_id=worker_id,
+                    lease_until=now + self.lease_ms,
+                    attempts=Job.attempts + 1,
+                    updated_at=now,
+                )
             )
             await s.commit()
             if res.rowcount != 1:
@@ -87,7 +106,8 @@ class JobQueue:
         """Extend the lease; False when the job was cancelled or taken over meanwhile."""
         async with self.db.session() as s:
             res = await s.execute(
-                update(Job).where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
+                update(Job)
+                .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
                 .values(lease_until=now_ms() + self.lease_ms)
             )
             await s.commit()
@@ -96,7 +116,8 @@ class JobQueue:
     async def _finish(self, job_id: str, worker_id: str, **values: Any) -> bool:
         async with self.db.session() as s:
             res = await s.execute(
-                update(Job).where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
+                update(Job)
+                .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
                 .values(updated_at=now_ms(), lease_until=None, **values)
             )
             await s.commit()
@@ -109,14 +130,15 @@ class JobQueue:
         """Retry with exponential backoff until ``max_attempts``, then mark failed."""
         if permanent or job.attempts >= job.max_attempts:
             return await self._finish(job.id, worker_id, status="failed", error=error)
-        backoff = min(300_000, 1000 * 2 ** job.attempts)
+        backoff = min(300_000, 1000 * 2**job.attempts)
         return await self._finish(job.id, worker_id, status="queued", error=error, run_after=now_ms() + backoff)
 
     async def cancel(self, job_id: str, org_id: str) -> Job | None:
         """queued/running → cancelled; a terminal job is returned unchanged (idempotent)."""
         async with self.db.session() as s:
             await s.execute(
-                update(Job).where(Job.id == job_id, Job.org_id == org_id, Job.status.in_(("queued", "running")))
+                update(Job)
+                .where(Job.id == job_id, Job.org_id == org_id, Job.status.in_(("queued", "running")))
                 .values(status="cancelled", updated_at=now_ms(), lease_until=None)
             )
             await s.commit()
@@ -125,8 +147,6 @@ class JobQueue:
     async def release_all_running(self) -> int:
         """SQLite only: the single in-process worker restarted, so every running job is orphaned."""
         async with self.db.session() as s:
-            res = await s.execute(
-                update(Job).where(Job.status == "running").values(status="queued", lease_until=None)
-            )
+            res = await s.execute(update(Job).where(Job.status == "running").values(status="queued", lease_until=None))
             await s.commit()
             return res.rowcount

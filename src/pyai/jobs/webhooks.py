@@ -33,9 +33,13 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 async def enqueue_webhook(services, org_id: str, url: str, event: str, data: dict) -> None:  # noqa: ANN001
     body = json.dumps({"type": event, "created_at": int(time.time() * 1000), "data": data}, separators=(",", ":"))
-    await services.jobs.enqueue("webhook", org_id, {"url": url, "event": event, "body": body,
-                                                    "delivery_id": new_id("dlv")},
-                                prefix="whk", max_attempts=MAX_ATTEMPTS)
+    await services.jobs.enqueue(
+        "webhook",
+        org_id,
+        {"url": url, "event": event, "body": body, "delivery_id": new_id("dlv")},
+        prefix="whk",
+        max_attempts=MAX_ATTEMPTS,
+    )
 
 
 @handler("webhook")
@@ -44,11 +48,16 @@ async def deliver(ctx: JobContext) -> dict:
     body = p["body"].encode()
     ts = int(time.time())
     secret = org_webhook_secret(ctx.services.settings.secret, ctx.job.org_id)
-    headers = {"X-PyAI-Signature": signature(secret, ts, body), "X-PyAI-Event": p["event"],
-               "X-PyAI-Delivery": p["delivery_id"], "User-Agent": "PyAI-Webhooks/1"}
+    headers = {
+        "X-PyAI-Signature": signature(secret, ts, body),
+        "X-PyAI-Event": p["event"],
+        "X-PyAI-Delivery": p["delivery_id"],
+        "User-Agent": "PyAI-Webhooks/1",
+    }
     try:
-        resp = await post_json(p["url"], body, headers, timeout=TIMEOUT_S,
-                               allow_loopback=ctx.services.settings.test_mode)
+        resp = await post_json(
+            p["url"], body, headers, timeout=TIMEOUT_S, allow_loopback=ctx.services.settings.test_mode
+        )
     except UnsafeUrlError as e:
         raise PermanentJobError(f"webhook URL refused: {e}") from None
     if not 200 <= resp.status_code < 300:

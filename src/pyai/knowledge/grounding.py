@@ -73,8 +73,9 @@ def _clamp(score: Any) -> float:
         return 0.0
 
 
-async def query_endpoint(url: str, *, query: str, session_label: str | None, k: int, timeout: float,
-                         allow_loopback: bool) -> list[dict]:
+async def query_endpoint(
+    url: str, *, query: str, session_label: str | None, k: int, timeout: float, allow_loopback: bool
+) -> list[dict]:
     """POST ``{query, session_label, k}`` to a customer endpoint; accepts ``{results:[…]}`` or a list."""
     body = json.dumps({"query": query, "session_label": session_label, "k": k}).encode()
     resp = await post_json(url, body, {}, timeout=timeout, allow_loopback=allow_loopback)
@@ -95,8 +96,14 @@ async def _retrieve(services, org_id: str, config: GroundingConfig, query: str, 
     if config.knowledge_base_id:
         results += await search_kb(services, org_id, config.knowledge_base_id, query, config.k)
     if config.kb_endpoint:
-        results += await query_endpoint(config.kb_endpoint, query=query, session_label=config.session_label,
-                                        k=config.k, timeout=timeout, allow_loopback=services.settings.test_mode)
+        results += await query_endpoint(
+            config.kb_endpoint,
+            query=query,
+            session_label=config.session_label,
+            k=config.k,
+            timeout=timeout,
+            allow_loopback=services.settings.test_mode,
+        )
     return results
 
 

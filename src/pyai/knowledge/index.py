@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 STOPWORDS = frozenset(
     "a an and are as at be but by can could do does for from had has have how i if in is it its me my "
     "of on or our please should so than that the their them then there these they this to us was we "
-    "what when where which who why will with would you your".split())
+    "what when where which who why will with would you your".split()
+)
 MAX_TERMS = 16
 
 
@@ -29,7 +30,8 @@ async def index_chunks(session: AsyncSession, rows: list[tuple[int, str, str, st
     if session.bind.dialect.name == "sqlite":
         await session.execute(
             text("INSERT INTO kb_chunks_fts(rowid, content, kb_id, org_id) VALUES (:id, :content, :kb, :org)"),
-            [{"id": i, "content": c, "kb": kb, "org": org} for i, c, kb, org in rows])
+            [{"id": i, "content": c, "kb": kb, "org": org} for i, c, kb, org in rows],
+        )
 
 
 async def unindex_kb(session: AsyncSession, kb_id: str) -> None:
@@ -44,14 +46,20 @@ async def search(session: AsyncSession, org_id: str, kb_id: str, question: str, 
     params = {"org": org_id, "kb": kb_id, "k": k}
     if session.bind.dialect.name == "sqlite":
         params["q"] = " OR ".join(f'"{t}"' for t in terms)
-        sql = ("SELECT c.id, c.content, c.document_id, -bm25(kb_chunks_fts) AS s FROM kb_chunks_fts "
-               "JOIN kb_chunks c ON c.id = kb_chunks_fts.rowid WHERE kb_chunks_fts MATCH :q "
-               "AND kb_chunks_fts.kb_id = :kb AND kb_chunks_fts.org_id = :org ORDER BY s DESC LIMIT :k")
+        sql = (
+            "SELECT c.id, c.content, c.document_id, -bm25(kb_chunks_fts) AS s FROM kb_chunks_fts "
+            "JOIN kb_chunks c ON c.id = kb_chunks_fts.rowid WHERE kb_chunks_fts MATCH :q "
+            "AND kb_chunks_fts.kb_id = :kb AND kb_chunks_fts.org_id = :org ORDER BY s DESC LIMIT :k"
+        )
     else:
         params["q"] = " | ".join(terms)
-        sql = ("SELECT id, content, document_id, ts_rank_cd(tsv, q) * 10 AS s FROM kb_chunks, "
-               "to_tsquery('english', :q) q WHERE tsv @@ q AND kb_id = :kb AND org_id = :org "
-               "ORDER BY s DESC LIMIT :k")
+        sql = (
+            "SELECT id, content, document_id, ts_rank_cd(tsv, q) * 10 AS s FROM kb_chunks, "
+            "to_tsquery('english', :q) q WHERE tsv @@ q AND kb_id = :kb AND org_id = :org "
+            "ORDER BY s DESC LIMIT :k"
+        )
     rows = (await session.execute(text(sql), params)).all()
-    return [{"content": r.content, "score": round(max(r.s, 0.0) / (max(r.s, 0.0) + 1.0), 4),
-             "document_id": r.document_id} for r in rows]
+    return [
+        {"content": r.content, "score": round(max(r.s, 0.0) / (max(r.s, 0.0) + 1.0), 4), "document_id": r.document_id}
+        for r in rows
+    ]

@@ -20,12 +20,21 @@ def content_type_of(filename: str, declared: str | None) -> str:
     for ext, ctype in CONTENT_TYPES.items():
         if filename.lower().endswith(ext):
             return ctype
-    raise bad_request("file: unsupported document type; upload .txt, .md or .pdf (or set content_type to "
-                      "text/plain, text/markdown or application/pdf).", param="file")
+    raise bad_request(
+        "file: unsupported document type; upload .txt, .md or .pdf (or set content_type to "
+        "text/plain, text/markdown or application/pdf).",
+        param="file",
+    )
 
 
-async def add_document(services, org_id: str, kb_id: str, filename: str, data: bytes,  # noqa: ANN001
-                       declared_type: str | None) -> KbDocument:
+async def add_document(
+    services,
+    org_id: str,
+    kb_id: str,
+    filename: str,
+    data: bytes,  # noqa: ANN001
+    declared_type: str | None,
+) -> KbDocument:
     ctype = content_type_of(filename, declared_type)
     try:
         passages = chunk(extract_text(data, ctype))
@@ -33,12 +42,21 @@ async def add_document(services, org_id: str, kb_id: str, filename: str, data: b
         raise bad_request(f"file: {e}", param="file", code="invalid_document") from None
     async with services.db.session() as s:
         await get_owned(s, KnowledgeBase, kb_id, org_id, "knowledge base")
-        doc = KbDocument(id=new_id("doc"), kb_id=kb_id, org_id=org_id, filename=filename[:256],
-                         content_type=ctype, bytes=len(data), chunks=len(passages))
+        doc = KbDocument(
+            id=new_id("doc"),
+            kb_id=kb_id,
+            org_id=org_id,
+            filename=filename[:256],
+            content_type=ctype,
+            bytes=len(data),
+            chunks=len(passages),
+        )
         s.add(doc)
         await s.flush()  # no ORM relationship orders the inserts, so the parent row goes first
-        rows = [KbChunk(kb_id=kb_id, org_id=org_id, document_id=doc.id, ordinal=i, content=p)
-                for i, p in enumerate(passages)]
+        rows = [
+            KbChunk(kb_id=kb_id, org_id=org_id, document_id=doc.id, ordinal=i, content=p)
+            for i, p in enumerate(passages)
+        ]
         s.add_all(rows)
         await s.flush()
         await index.index_chunks(s, [(r.id, r.content, kb_id, org_id) for r in rows])
@@ -58,10 +76,22 @@ async def delete_kb(services, org_id: str, kb_id: str) -> None:  # noqa: ANN001
 
 async def kb_view(services, kb: KnowledgeBase) -> dict:  # noqa: ANN001
     async with services.db.session() as s:
-        docs, chunks = (await s.execute(select(func.count(KbDocument.id), func.coalesce(func.sum(KbDocument.chunks), 0))
-                                        .where(KbDocument.kb_id == kb.id))).one()
-    return {"id": kb.id, "object": "knowledge_base", "name": kb.name, "description": kb.description,
-            "created_at": kb.created_at, "document_count": docs, "chunk_count": int(chunks)}
+        docs, chunks = (
+            await s.execute(
+                select(func.count(KbDocument.id), func.coalesce(func.sum(KbDocument.chunks), 0)).where(
+                    KbDocument.kb_id == kb.id
+                )
+            )
+        ).one()
+    return {
+        "id": kb.id,
+        "object": "knowledge_base",
+        "name": kb.name,
+        "description": kb.description,
+        "created_at": kb.created_at,
+        "document_count": docs,
+        "chunk_count": int(chunks),
+    }
 
 
 async def search_kb(services, org_id: str, kb_id: str, question: str, k: int) -> list[dict]:  # noqa: ANN001

@@ -50,9 +50,12 @@ async def admitted(ws: WebSocket, scope: str, *, billable: bool) -> AsyncIterato
     bucket = f"realtime:{principal.key_id}"
     lease = await gateway.concurrency.try_acquire(bucket, gateway.settings.realtime_concurrency)
     if lease is None:
-        await reject(ws, "concurrency_limit_exceeded",
-                     f"This key already has {gateway.settings.realtime_concurrency} concurrent realtime "
-                     "sessions open.", CLOSE_OVER_LIMIT)
+        await reject(
+            ws,
+            "concurrency_limit_exceeded",
+            f"This key already has {gateway.settings.realtime_concurrency} concurrent realtime sessions open.",
+            CLOSE_OVER_LIMIT,
+        )
         yield None
         return
     async with gateway.concurrency.hold(bucket, lease):

@@ -138,8 +138,9 @@ class _Stream:
                 self.grounding = config
                 self.session.product = "cue"
         else:
-            await self._soft_error("invalid_frame",
-                                   "text frames must be JSON {\"type\":\"commit\"|\"config\"} or the literal EOF")
+            await self._soft_error(
+                "invalid_frame", 'text frames must be JSON {"type":"commit"|"config"} or the literal EOF'
+            )
         return True
 
     async def _soft_error(self, code: str, message: str) -> None:
@@ -171,8 +172,15 @@ class _Stream:
         await self.services.billing.meter(self.principal, self.session.product, meter, seconds)
         if graceful:
             if seconds > 0:
-                await self.send({"type": "usage", "product": self.session.product, "meter": meter,
-                                 "audio_seconds": round(seconds, 3), "minutes": round(seconds / 60, 6)})
+                await self.send(
+                    {
+                        "type": "usage",
+                        "product": self.session.product,
+                        "meter": meter,
+                        "audio_seconds": round(seconds, 3),
+                        "minutes": round(seconds / 60, 6),
+                    }
+                )
             with contextlib.suppress(Exception):
                 await self.ws.close(CLOSE_NORMAL)
 

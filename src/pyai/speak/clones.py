@@ -16,10 +16,10 @@ from pyai.engines.stt.base import SpeechToText
 from pyai.engines.vad import speech_seconds
 from pyai.engines.voice.analysis import analyse_voice
 from pyai.engines.voice.clone import CloneError, build_clone_spec
+from pyai.gateway.errors import bad_request
 from pyai.hear.batch import decode_upload
 from pyai.hear.engine import stt_engine
 from pyai.jobs.worker import JobContext, PermanentJobError, handler
-from pyai.gateway.errors import bad_request
 from pyai.store.ids import new_id
 from pyai.store.voice_models import CustomVoice
 
@@ -35,10 +35,20 @@ async def enrol(services, org_id: str, name: str, data: bytes) -> CustomVoice:  
     audio = await asyncio.to_thread(decode_upload, data, "file")
     speech = await asyncio.to_thread(speech_seconds, audio.samples, ANALYSIS_RATE)
     if speech < MIN_SPEECH_SECONDS:
-        raise bad_request(f"file: the reference has {speech:.1f} s of speech; at least {MIN_SPEECH_SECONDS:.0f} s "
-                          "is required (10 s or more recommended).", param="file", code="reference_too_short")
-    voice = CustomVoice(id=new_id("voice"), org_id=org_id, kind="clone", name=name, status="pending",
-                        meta={"reference_speech_seconds": round(speech, 2)})
+        raise bad_request(
+            f"file: the reference has {speech:.1f} s of speech; at least {MIN_SPEECH_SECONDS:.0f} s "
+            "is required (10 s or more recommended).",
+            param="file",
+            code="reference_too_short",
+        )
+    voice = CustomVoice(
+        id=new_id("voice"),
+        org_id=org_id,
+        kind="clone",
+        name=name,
+        status="pending",
+        meta={"reference_speech_seconds": round(speech, 2)},
+    )
     services.blobs.put(reference_key(voice.id), data)
     async with services.db.session() as s:
         s.add(voice)

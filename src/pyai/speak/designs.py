@@ -29,20 +29,38 @@ INTELLIGIBILITY_GATE = 0.6
 SECONDS_PER_CANDIDATE = 3
 
 
-async def create_design(services, org_id: str, prompt: str, attributes: dict, candidates: int,  # noqa: ANN001
-                        sample_text: str | None) -> VoiceDesign:
+async def create_design(
+    services,
+    org_id: str,
+    prompt: str,
+    attributes: dict,
+    candidates: int,  # noqa: ANN001
+    sample_text: str | None,
+) -> VoiceDesign:
     """Validate, refuse when the design queue is saturated (429), and enqueue the job."""
     attrs = parse_prompt(prompt, attributes)
     async with services.db.session() as s:
-        waiting = await s.scalar(select(func.count()).select_from(Job).where(
-            Job.kind == "voice.design", Job.status.in_(("queued", "running"))))
+        waiting = await s.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.kind == "voice.design", Job.status.in_(("queued", "running")))
+        )
         if waiting >= services.settings.design_queue_limit:
-            raise ApiError(429, "rate_limit_exceeded",
-                           f"The voice-design queue is saturated ({waiting} jobs); retry later.",
-                           headers={"Retry-After": str(SECONDS_PER_CANDIDATE * 4)})
-        design = VoiceDesign(id=new_id("dsn"), org_id=org_id, prompt=prompt,
-                             attributes=dataclasses.asdict(attrs), sample_text=sample_text,
-                             requested=candidates, status="queued")
+            raise ApiError(
+                429,
+                "rate_limit_exceeded",
+                f"The voice-design queue is saturated ({waiting} jobs); retry later.",
+                headers={"Retry-After": str(SECONDS_PER_CANDIDATE * 4)},
+            )
+        design = VoiceDesign(
+            id=new_id("dsn"),
+            org_id=org_id,
+            prompt=prompt,
+            attributes=dataclasses.asdict(attrs),
+            sample_text=sample_text,
+            requested=candidates,
+            status="queued",
+        )
         s.add(design)
         await services.jobs.enqueue("voice.design", org_id, {"design_id": design.id}, session=s)
         await s.commit()
@@ -84,8 +102,14 @@ async def process_design(ctx: JobContext) -> dict:
             continue
         cid = f"c{i}"
         services.blobs.put(preview_key(design_id, cid), mp3)
-        kept.append({"candidate_id": cid, "spec": spec.to_dict(), "quality": {"intelligibility": round(intelligibility, 3)},
-                     "duration_s": round(duration, 2)})
+        kept.append(
+            {
+                "candidate_id": cid,
+                "spec": spec.to_dict(),
+                "quality": {"intelligibility": round(intelligibility, 3)},
+                "duration_s": round(duration, 2),
+            }
+        )
     async with services.db.session() as s:
         design = await s.get(VoiceDesign, design_id)
         design.candidates = kept
@@ -96,15 +120,25 @@ async def process_design(ctx: JobContext) -> dict:
 
 
 def design_json(services, design: VoiceDesign, base_url: str) -> dict:  # noqa: ANN001
-    body = {"design_id": design.id, "object": "voice.design", "status": design.status, "prompt": design.prompt,
-            "attributes": design.attributes, "created_at": design.created_at, "candidates": []}
+    body = {
+        "design_id": design.id,
+        "object": "voice.design",
+        "status": design.status,
+        "prompt": design.prompt,
+        "attributes": design.attributes,
+        "created_at": design.created_at,
+        "candidates": [],
+    }
     for c in design.candidates or []:
-        body["candidates"].append({
-            "candidate_id": c["candidate_id"],
-            "preview_url": base_url + services.blobs.signed_path(preview_key(design.id, c["candidate_id"]), 24 * 3600),
-            "quality": c["quality"],
-            "duration_s": c["duration_s"],
-        })
+        body["candidates"].append(
+            {
+                "candidate_id": c["candidate_id"],
+                "preview_url": base_url
+                + services.blobs.signed_path(preview_key(design.id, c["candidate_id"]), 24 * 3600),
+                "quality": c["quality"],
+                "duration_s": c["duration_s"],
+            }
+        )
     if design.error:
         body["error"] = design.error
     return body

@@ -51,11 +51,15 @@ async def lookup_voice(s: AsyncSession, org_id: str, voice: str) -> ResolvedVoic
         return ResolvedVoice(voice_id, stock.spec)
     row = await s.scalar(select(CustomVoice).where(CustomVoice.id == voice_id, CustomVoice.org_id == org_id))
     if row is None:
-        raise bad_request(f"voice: unknown voice {voice!r}; list voices with GET /v1/voices "
-                          "(clones: GET /v1/voice/clones).", param="voice", code="unknown_voice")
+        raise bad_request(
+            f"voice: unknown voice {voice!r}; list voices with GET /v1/voices (clones: GET /v1/voice/clones).",
+            param="voice",
+            code="unknown_voice",
+        )
     if row.status != "ready" or not row.spec:
-        raise bad_request(f"voice: voice {voice!r} is not ready (status {row.status}).", param="voice",
-                          code="voice_not_ready")
+        raise bad_request(
+            f"voice: voice {voice!r} is not ready (status {row.status}).", param="voice", code="voice_not_ready"
+        )
     return ResolvedVoice(row.id, VoiceSpec.from_dict(row.spec))
 
 

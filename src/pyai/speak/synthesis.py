@@ -38,7 +38,11 @@ def tts_engine(services) -> TextToSpeech:  # noqa: ANN001 - Services (import cyc
 
 
 async def encode_stream(
-    chunks: Iterator[np.ndarray], *, fmt: str, sample_rate: int, stats: SynthesisStats,
+    chunks: Iterator[np.ndarray],
+    *,
+    fmt: str,
+    sample_rate: int,
+    stats: SynthesisStats,
 ) -> AsyncIterator[bytes]:
     """Yield encoded audio as each 24 kHz piece is ready; ``stats`` ends up with the audio length."""
     encoder = AudioEncoder(fmt, sample_rate)

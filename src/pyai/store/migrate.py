@@ -24,4 +24,3 @@ def upgrade(database_url: str, revision: str = "heads") -> None:
     target is every head.
     """
     command.upgrade(alembic_config(database_url), revision)
-

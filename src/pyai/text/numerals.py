@@ -22,20 +22,77 @@ from __future__ import annotations
 
 import re
 
-UNITS = {"zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-         "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
-TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-        "ninety": 90}
+UNITS = {
+    "zero": 0,
+    "oh": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+}
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
-ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-            "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
-            "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
-            "nineteenth": 19, "twentieth": 20, "thirtieth": 30, "fortieth": 40, "fiftieth": 50,
-            "sixtieth": 60, "seventieth": 70, "eightieth": 80, "ninetieth": 90, "hundredth": 100,
-            "thousandth": 1000}
-LONE_ORDINAL_CONTEXT = {"the", "january", "february", "march", "april", "may", "june", "july", "august",
-                        "september", "october", "november", "december"}
+ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
+    "thirtieth": 30,
+    "fortieth": 40,
+    "fiftieth": 50,
+    "sixtieth": 60,
+    "seventieth": 70,
+    "eightieth": 80,
+    "ninetieth": 90,
+    "hundredth": 100,
+    "thousandth": 1000,
+}
+LONE_ORDINAL_CONTEXT = {
+    "the",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+}
 DIGITS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
 CURRENCY = {"dollar", "dollars", "bucks"}
 CENTS = {"cent", "cents"}
@@ -132,8 +189,13 @@ def to_numerals(text: str) -> str:
         # A run: number words, "and" between number words, and stops at punctuation.
         while j < len(parts):
             w = parts[j][1].lower()
-            if w in NUMBER_WORDS or (w == "and" and run and j + 1 < len(parts)
-                                    and parts[j + 1][1].lower() in NUMBER_WORDS and run[-1] in SCALES):
+            if w in NUMBER_WORDS or (
+                w == "and"
+                and run
+                and j + 1 < len(parts)
+                and parts[j + 1][1].lower() in NUMBER_WORDS
+                and run[-1] in SCALES
+            ):
                 run.append(w)
                 j += 1
                 if parts[j - 1][2]:
@@ -141,8 +203,7 @@ def to_numerals(text: str) -> str:
             else:
                 break
         if not run:
-            if low in ORDINALS and i > 0 and parts[i - 1][1].lower() in LONE_ORDINAL_CONTEXT \
-                    and ORDINALS[low] <= 12:
+            if low in ORDINALS and i > 0 and parts[i - 1][1].lower() in LONE_ORDINAL_CONTEXT and ORDINALS[low] <= 12:
                 out.append(f"{lead}{ORDINALS[low]}{_suffix(ORDINALS[low])}{trail}")
             else:
                 out.append(tokens[i])

@@ -57,11 +57,14 @@ _TRIAL_LOAD = "import json, sys; from pocketsphinx import Decoder; Decoder(**jso
 def verified_model_config(root: Path) -> dict[str, str]:
     """``model_config`` after a trial load in a child process; ModelDirError quotes pocketsphinx."""
     config = model_config(root)
-    trial = subprocess.run([sys.executable, "-c", _TRIAL_LOAD, json.dumps(config)],
-                           capture_output=True, text=True, timeout=300)
+    trial = subprocess.run(
+        [sys.executable, "-c", _TRIAL_LOAD, json.dumps(config)], capture_output=True, text=True, timeout=300
+    )
     if trial.returncode != 0:
         lines = trial.stderr.strip().splitlines()
-        reason = next((line for line in reversed(lines) if "FATAL" in line or "ERROR" in line),
-                      lines[-1] if lines else f"exit status {trial.returncode}")
+        reason = next(
+            (line for line in reversed(lines) if "FATAL" in line or "ERROR" in line),
+            lines[-1] if lines else f"exit status {trial.returncode}",
+        )
         raise ModelDirError(f"{root}: pocketsphinx cannot load it: {reason}")
     return config

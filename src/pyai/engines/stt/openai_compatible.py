@@ -50,15 +50,19 @@ def _spread(text: str, start: float, end: float) -> list[Word]:
 
 def parse_verbose_json(body: dict, duration: float) -> Transcript:
     """OpenAI's verbose_json → a Transcript; word timings are estimated when the server gives none."""
-    words = [Word(str(w["word"]).strip(), float(w["start"]), float(w["end"]))
-             for w in body.get("words") or [] if str(w.get("word", "")).strip()]
+    words = [
+        Word(str(w["word"]).strip(), float(w["start"]), float(w["end"]))
+        for w in body.get("words") or []
+        if str(w.get("word", "")).strip()
+    ]
     if not words:
         for seg in body.get("segments") or []:
             words += _spread(str(seg.get("text", "")), float(seg.get("start", 0)), float(seg.get("end", 0)))
     if not words and (text := str(body.get("text", "")).strip()):
         words = _spread(text, 0.0, duration)
-    return Transcript(" ".join(w.word for w in words), words, group_segments(words), duration,
-                      str(body.get("language") or "en"))
+    return Transcript(
+        " ".join(w.word for w in words), words, group_segments(words), duration, str(body.get("language") or "en")
+    )
 
 
 class RemoteTranscriber:
@@ -70,13 +74,17 @@ class RemoteTranscriber:
         self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
 
     def transcribe(self, samples: np.ndarray, language: str | None = None) -> Transcript:
-        data: dict[str, object] = {"model": self.model, "response_format": "verbose_json",
-                                   "timestamp_granularities[]": ["word", "segment"]}
+        data: dict[str, object] = {
+            "model": self.model,
+            "response_format": "verbose_json",
+            "timestamp_granularities[]": ["word", "segment"],
+        }
         if language:
             data["language"] = language
         try:
-            resp = self._client.post("/audio/transcriptions", data=data,
-                                     files={"file": ("audio.wav", wav_bytes(samples), "audio/wav")})
+            resp = self._client.post(
+                "/audio/transcriptions", data=data, files={"file": ("audio.wav", wav_bytes(samples), "audio/wav")}
+            )
         except httpx.HTTPError as e:
             raise EngineUnavailable(f"the transcription endpoint did not answer: {type(e).__name__}") from None
         if resp.status_code != 200:

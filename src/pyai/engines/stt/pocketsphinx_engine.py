@@ -25,8 +25,20 @@ from pyai.engines.vad.webrtc import split_on_silence
 
 FRAMES_PER_SECOND = 100
 WHOLE_FILE_LIMIT_S = 25.0  # longer audio is decoded region by region, cut at pauses
-_FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[LAUGH]", "[COUGH]", "[BREATH]", "[UM]", "[UH]",
-            "[SMACK]", "[UH]", "++NOISE++"}
+_FILLERS = {
+    "<s>",
+    "</s>",
+    "<sil>",
+    "[NOISE]",
+    "[SPEECH]",
+    "[LAUGH]",
+    "[COUGH]",
+    "[BREATH]",
+    "[UM]",
+    "[UH]",
+    "[SMACK]",
+    "++NOISE++",
+}
 
 
 def _clean(word: str) -> str:
@@ -38,8 +50,14 @@ def _words(decoder: Decoder, offset: float) -> list[Word]:
     for seg in decoder.seg():
         if seg.word in _FILLERS or seg.word.startswith("[") or seg.word.startswith("+"):
             continue
-        words.append(Word(_clean(seg.word), offset + seg.start_frame / FRAMES_PER_SECOND,
-                          offset + (seg.end_frame + 1) / FRAMES_PER_SECOND, float(min(max(seg.prob, 0.0), 1.0))))
+        words.append(
+            Word(
+                _clean(seg.word),
+                offset + seg.start_frame / FRAMES_PER_SECOND,
+                offset + (seg.end_frame + 1) / FRAMES_PER_SECOND,
+                float(min(max(seg.prob, 0.0), 1.0)),
+            )
+        )
     return words
 
 
@@ -89,7 +107,7 @@ def _decode_regions(samples: np.ndarray, regions: list[tuple[float, float]]) -> 
     assert _worker_decoder is not None
     words: list[Word] = []
     for start, end in regions:
-        words += _decode_utterance(_worker_decoder, samples[int(start * RATE):int(end * RATE)], start)
+        words += _decode_utterance(_worker_decoder, samples[int(start * RATE) : int(end * RATE)], start)
     return words
 
 
@@ -137,8 +155,9 @@ class PocketsphinxStream:
 class PocketsphinxSTT:
     name = "pocketsphinx"
 
-    def __init__(self, pool_size: int = 8, config: dict[str, object] | None = None,
-                 processes: int | None = None) -> None:
+    def __init__(
+        self, pool_size: int = 8, config: dict[str, object] | None = None, processes: int | None = None
+    ) -> None:
         self.config = dict(config or {})
         self.processes = processes or os.cpu_count() or 1
         self._executor: ProcessPoolExecutor | None = None
@@ -150,8 +169,12 @@ class PocketsphinxSTT:
     def _full_decode(self, samples: np.ndarray, regions: list[tuple[float, float]]) -> list[Word]:
         with self._executor_lock:
             if self._executor is None:
-                self._executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                                     initializer=_init_worker, initargs=(self.config,))
+                self._executor = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(self.config,),
+                )
         return self._executor.submit(_decode_regions, samples.astype(np.float32), regions).result()
 
     def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:

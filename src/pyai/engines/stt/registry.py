@@ -25,6 +25,7 @@ def get_stt(settings: Settings) -> SpeechToText:
         return local
     if not settings.stt_base_url:
         raise ValueError("PYAI_STT_ENGINE=openai needs PYAI_STT_BASE_URL")
-    remote = RemoteTranscriber(settings.stt_base_url, settings.stt_api_key, settings.stt_model,
-                               settings.stt_timeout_seconds)
+    remote = RemoteTranscriber(
+        settings.stt_base_url, settings.stt_api_key, settings.stt_model, settings.stt_timeout_seconds
+    )
     return OpenAICompatibleSTT(remote, local)

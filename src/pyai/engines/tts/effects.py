@@ -8,8 +8,9 @@ Time to first audio matters more than total time, so the vocoder works on a sent
 piece while flite is still making the rest of it, a short first piece first. Pieces are cut at
 quiet frames, analysed with context on both sides and joined by a one-frame cross-fade, so the
 joins are inaudible. The silence flite puts before each sentence (150–400 ms) needs no reshaping
-and is passed straight through, so it plays while the first spoken piece is made. Intonation is scaled around the voice's own mean pitch (known before any
-audio exists), not the sentence's, so every piece agrees and sentences stay consistent.
+and is passed straight through, so it plays while the first spoken piece is made. Intonation is
+scaled around the voice's own mean pitch (known before any audio exists), not the sentence's, so
+every piece agrees and sentences stay consistent.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class _Buffer:
         end = min(end, len(self.x))
         while self.filled < end and (chunk := next(self._chunks, None)) is not None:
             n = min(len(chunk), len(self.x) - self.filled)
-            self.x[self.filled:self.filled + n] = chunk[:n]
+            self.x[self.filled : self.filled + n] = chunk[:n]
             self.filled += n
         return self.x[:end]
 
@@ -92,14 +93,14 @@ class _Buffer:
         """The first frame louder than ``SILENCE_RMS``, reading only as far as it."""
         hop = self.hop
         for i in range(frames - 1):
-            frame = self.upto((i + 1) * hop)[i * hop:]
+            frame = self.upto((i + 1) * hop)[i * hop :]
             if np.sqrt(np.square(frame).mean()) > SILENCE_RMS:
                 return i
         return frames - 1
 
     def quietest_frame(self, lo: int, hi: int) -> int:
         hop = self.hop
-        frames = self.upto(hi * hop)[lo * hop:].reshape(-1, hop)
+        frames = self.upto(hi * hop)[lo * hop :].reshape(-1, hop)
         return lo + int(np.argmin(np.square(frames).sum(axis=1)))
 
 
@@ -111,8 +112,16 @@ def _cut_after(buf: _Buffer, start: int, frames: int, window: tuple[float, float
     return buf.quietest_frame(lo, hi)
 
 
-def reshape_stream(chunks: Iterable[np.ndarray], total: int, rate: int, *, center_hz: float, pitch_shift: float = 0.0,
-                   formant_shift: float = 1.0, pitch_range: float = 1.0) -> Iterator[np.ndarray]:
+def reshape_stream(
+    chunks: Iterable[np.ndarray],
+    total: int,
+    rate: int,
+    *,
+    center_hz: float,
+    pitch_shift: float = 0.0,
+    formant_shift: float = 1.0,
+    pitch_range: float = 1.0,
+) -> Iterator[np.ndarray]:
     """Shift pitch (semitones), scale intonation range around ``center_hz`` and move formants.
 
     ``chunks`` is the sentence as it is being made, ``total`` samples in all; yields consecutive
@@ -137,9 +146,15 @@ def reshape_stream(chunks: Iterable[np.ndarray], total: int, rate: int, *, cente
         window = NEXT_CUT_S
         last = min(end + 1, frames - 1)  # one frame past the cut, to cross-fade into the next piece
         first = max(0, start - CONTEXT_FRAMES)
-        seg = buf.upto((last + CONTEXT_FRAMES) * hop)[first * hop:]
-        f0, t = pw.dio(seg, rate, frame_period=FRAME_PERIOD_MS, speed=4,  # same F0, ~8x faster
-                       f0_floor=center_hz * F0_SEARCH_BAND[0], f0_ceil=center_hz * F0_SEARCH_BAND[1])
+        seg = buf.upto((last + CONTEXT_FRAMES) * hop)[first * hop :]
+        f0, t = pw.dio(
+            seg,
+            rate,
+            frame_period=FRAME_PERIOD_MS,
+            speed=4,  # same F0, ~8x faster
+            f0_floor=center_hz * F0_SEARCH_BAND[0],
+            f0_ceil=center_hz * F0_SEARCH_BAND[1],
+        )
         f0 = pw.stonemask(seg, f0, t, rate)
         piece = slice(start - first, last - first + 1)
         f0, t = f0[piece], t[piece]
@@ -151,7 +166,7 @@ def reshape_stream(chunks: Iterable[np.ndarray], total: int, rate: int, *, cente
         if tail is not None:
             y[:hop] = y[:hop] * ramp + tail * (1.0 - ramp)
         body_len = (end - start) * hop if end < frames - 1 else total - emitted
-        body, tail = np.pad(y[:body_len], (0, max(0, body_len - len(y)))), y[body_len:body_len + hop]
+        body, tail = np.pad(y[:body_len], (0, max(0, body_len - len(y)))), y[body_len : body_len + hop]
         tail = np.pad(tail, (0, hop - len(tail)))
         emitted += body_len
         yield _limit(body).astype(np.float32)

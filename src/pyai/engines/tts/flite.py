@@ -44,19 +44,30 @@ class FliteError(RuntimeError):
 class _Wave(ctypes.Structure):
     """``cst_wave`` from flite's cst_wave.h."""
 
-    _fields_ = [("type", ctypes.c_char_p), ("sample_rate", ctypes.c_int), ("num_samples", ctypes.c_int),
-                ("num_channels", ctypes.c_int), ("samples", ctypes.POINTER(ctypes.c_short))]
+    _fields_ = [
+        ("type", ctypes.c_char_p),
+        ("sample_rate", ctypes.c_int),
+        ("num_samples", ctypes.c_int),
+        ("num_channels", ctypes.c_int),
+        ("samples", ctypes.POINTER(ctypes.c_short)),
+    ]
 
 
-_AudioCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_Wave), ctypes.c_int, ctypes.c_int, ctypes.c_int,
-                                  ctypes.c_void_p)
+_AudioCallback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(_Wave), ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p
+)
 
 
 class _StreamingInfo(ctypes.Structure):
     """``cst_audio_streaming_info`` from flite's cst_audio.h."""
 
-    _fields_ = [("min_buffsize", ctypes.c_int), ("asc", _AudioCallback), ("utt", ctypes.c_void_p),
-                ("item", ctypes.c_void_p), ("userdata", ctypes.c_void_p)]
+    _fields_ = [
+        ("min_buffsize", ctypes.c_int),
+        ("asc", _AudioCallback),
+        ("utt", ctypes.c_void_p),
+        ("item", ctypes.c_void_p),
+        ("userdata", ctypes.c_void_p),
+    ]
 
 
 class _Voice(ctypes.Structure):
@@ -144,8 +155,9 @@ class FliteStream:
     makes it, exactly ``total`` samples in all.
     """
 
-    def __init__(self, text: str, voice: str, *, f0_mean: float | None, stretch: float,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self, text: str, voice: str, *, f0_mean: float | None, stretch: float, seed: int | None = None
+    ) -> None:
         self.voice, self.rate, self.total = voice, 0, 0
         self._chunks: queue.SimpleQueue[np.ndarray | BaseException | None] = queue.SimpleQueue()
         self._known = threading.Event()

@@ -55,12 +55,17 @@ class FliteWorldTTS:
         stream = flite.FliteStream(text, spec.base_voice, f0_mean=f0, stretch=stretch, seed=seed)
         reshape = {}
         if spec.needs_vocoder or vocoder_pitch:
-            reshape = {"center_hz": f0 or native_f0, "pitch_shift": vocoder_pitch,
-                       "formant_shift": spec.formant_shift, "pitch_range": spec.pitch_range}
+            reshape = {
+                "center_hz": f0 or native_f0,
+                "pitch_shift": vocoder_pitch,
+                "formant_shift": spec.formant_shift,
+                "pitch_range": spec.pitch_range,
+            }
         return FliteRendering(stream, reshape)
 
-    def synthesize(self, text: str, spec: VoiceSpec, speed: float = 1.0,
-                   seed: int | None = None) -> Iterator[np.ndarray]:
+    def synthesize(
+        self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None
+    ) -> Iterator[np.ndarray]:
         for chunk in split_sentences(text):
             yield from self.render(chunk, spec, speed, seed).pieces()
 

@@ -16,7 +16,7 @@ ONSET_FRAMES = 3  # 60 ms of speech opens an utterance
 def _frames(samples: np.ndarray, rate: int) -> list[bytes]:
     n = rate * FRAME_MS // 1000
     pcm = float_to_pcm16(samples)
-    return [pcm[i:i + n].tobytes() for i in range(0, len(pcm) - n + 1, n)]
+    return [pcm[i : i + n].tobytes() for i in range(0, len(pcm) - n + 1, n)]
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,9 @@ class Endpointer:
         return events
 
 
-def split_on_silence(samples: np.ndarray, rate: int = 16000, *, min_silence_ms: int = 400,
-                     max_segment_s: float = 25.0, pad_ms: int = 200) -> list[tuple[float, float]]:
+def split_on_silence(
+    samples: np.ndarray, rate: int = 16000, *, min_silence_ms: int = 400, max_segment_s: float = 25.0, pad_ms: int = 200
+) -> list[tuple[float, float]]:
     """Speech regions ``(start_s, end_s)`` of a whole recording, cut at pauses, none longer than
     ``max_segment_s`` (long monologues are cut at their quietest frame)."""
     ep = Endpointer(rate, min_silence_ms)
@@ -101,11 +102,11 @@ def split_on_silence(samples: np.ndarray, rate: int = 16000, *, min_silence_ms: 
 
 
 def _quietest(samples: np.ndarray, rate: int, lo: float, hi: float) -> float:
-    seg = samples[int(lo * rate):int(hi * rate)]
+    seg = samples[int(lo * rate) : int(hi * rate)]
     win = rate // 50
     if len(seg) < win:
         return hi
-    energy = np.convolve(seg ** 2, np.ones(win), mode="valid")
+    energy = np.convolve(seg**2, np.ones(win), mode="valid")
     return lo + int(np.argmin(energy)) / rate
 
 

@@ -47,7 +47,7 @@ def analyse_voice(samples: np.ndarray, rate: int) -> VoiceProfile:
     centroid = float(np.mean((env * freqs[band]).sum(axis=1) / env.sum(axis=1)))
     p10, p90 = np.percentile(f0[voiced], [10, 90])
     speech = speech_seconds(x.astype(np.float32), RATE)
-    energy = np.convolve(x ** 2, np.ones(RATE // 50) / (RATE // 50), mode="same")[:: RATE // 100]
+    energy = np.convolve(x**2, np.ones(RATE // 50) / (RATE // 50), mode="same")[:: RATE // 100]
     energy = np.sqrt(energy)
     peaks, _ = find_peaks(energy, prominence=energy.max() * 0.1, distance=10)
     return VoiceProfile(
@@ -66,7 +66,9 @@ def profile_distance(a: VoiceProfile, b: VoiceProfile) -> float:
     def log_ratio(x: float, y: float) -> float:
         return abs(math.log(max(x, 1e-6) / max(y, 1e-6)))
 
-    return (log_ratio(a.f0_median, b.f0_median) * 12
-            + log_ratio(a.spectral_centroid, b.spectral_centroid) * 17
-            + log_ratio(a.speaking_rate, b.speaking_rate) * 17 * 0.5
-            + abs(a.f0_range_st - b.f0_range_st) * 0.25)
+    return (
+        log_ratio(a.f0_median, b.f0_median) * 12
+        + log_ratio(a.spectral_centroid, b.spectral_centroid) * 17
+        + log_ratio(a.speaking_rate, b.speaking_rate) * 17 * 0.5
+        + abs(a.f0_range_st - b.f0_range_st) * 0.25
+    )

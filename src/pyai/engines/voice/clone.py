@@ -23,8 +23,10 @@ from pyai.engines.tts.registry import get_tts
 from pyai.engines.voice.analysis import RATE, VoiceProfile, analyse_voice, profile_distance
 
 MIN_SPEECH_SECONDS = 3.0
-CALIBRATION = ("Please call Stella. Ask her to bring these things with her from the store: six spoons of "
-               "fresh snow peas, five thick slabs of blue cheese, and maybe a snack for her brother Bob.")
+CALIBRATION = (
+    "Please call Stella. Ask her to bring these things with her from the store: six spoons of "
+    "fresh snow peas, five thick slabs of blue cheese, and maybe a snack for her brother Bob."
+)
 
 
 SEARCH_TEXT = "Please call Stella. Ask her to bring these things with her from the store."
@@ -60,8 +62,9 @@ def build_clone_spec(samples: np.ndarray, rate: int = RATE, transcript: str | No
     text = transcript if transcript and len(transcript.split()) >= MIN_TRANSCRIPT_WORDS else SEARCH_TEXT
     ref = analyse_voice(samples, rate)
     if ref.speech_seconds < MIN_SPEECH_SECONDS:
-        raise CloneError(f"the reference has {ref.speech_seconds:.1f} s of speech; at least "
-                         f"{MIN_SPEECH_SECONDS:.0f} s is required")
+        raise CloneError(
+            f"the reference has {ref.speech_seconds:.1f} s of speech; at least {MIN_SPEECH_SECONDS:.0f} s is required"
+        )
     if ref.f0_median <= 0:
         raise CloneError("no voiced speech was found in the reference")
     bases = ["slt", "rms", "awb"] if ref.f0_median >= 165 else ["rms", "awb", "kal16"]
@@ -70,7 +73,8 @@ def build_clone_spec(samples: np.ndarray, rate: int = RATE, transcript: str | No
         bp = base_profile(base)
         for warp in WARPS:
             spec = VoiceSpec(
-                engine="flite", base_voice=base,
+                engine="flite",
+                base_voice=base,
                 pitch_shift=round(_clamp(12 * math.log2(ref.f0_median / bp.f0_median), -12, 12), 2),
                 formant_shift=warp,
                 rate=round(_clamp(ref.speaking_rate / bp.speaking_rate, 0.7, 1.4), 3) if bp.speaking_rate else 1.0,

@@ -9,18 +9,30 @@ from dataclasses import dataclass, replace
 
 from pyai.engines.tts.base import VoiceSpec
 
-_GENDER = {"F": ("woman", "female", "girl", "lady", "she", "her", "feminine", "mother", "grandmother"),
-           "M": ("man", "male", "boy", "guy", "gentleman", "he", "his", "masculine", "father", "grandfather")}
-_AGE = {"young": ("young", "youthful", "teen", "teenage", "kid", "twenties", "student"),
-        "older": ("old", "older", "elderly", "senior", "aged", "mature", "grandmother", "grandfather", "retired")}
-_ACCENT = {"scotland": ("scottish", "scotland", "scots", "glasgow", "edinburgh", "highland"),
-           "us": ("american", "us", "usa", "midwest", "texan", "californian", "new york")}
-_PACE = {0.8: ("slow", "slowly", "unhurried", "relaxed", "leisurely", "deliberate"),
-         1.2: ("fast", "quick", "quickly", "rapid", "brisk", "snappy")}
-_ENERGY = {0.7: ("calm", "flat", "monotone", "soothing", "soft", "gentle", "serious"),
-           1.35: ("energetic", "excited", "lively", "animated", "expressive", "cheerful", "upbeat", "bubbly")}
-_PITCH = {"low": ("deep", "low", "bass", "gravelly", "husky", "dark", "booming", "baritone"),
-          "high": ("high", "bright", "light", "squeaky", "thin", "airy", "soprano")}
+_GENDER = {
+    "F": ("woman", "female", "girl", "lady", "she", "her", "feminine", "mother", "grandmother"),
+    "M": ("man", "male", "boy", "guy", "gentleman", "he", "his", "masculine", "father", "grandfather"),
+}
+_AGE = {
+    "young": ("young", "youthful", "teen", "teenage", "kid", "twenties", "student"),
+    "older": ("old", "older", "elderly", "senior", "aged", "mature", "grandmother", "grandfather", "retired"),
+}
+_ACCENT = {
+    "scotland": ("scottish", "scotland", "scots", "glasgow", "edinburgh", "highland"),
+    "us": ("american", "us", "usa", "midwest", "texan", "californian", "new york"),
+}
+_PACE = {
+    0.8: ("slow", "slowly", "unhurried", "relaxed", "leisurely", "deliberate"),
+    1.2: ("fast", "quick", "quickly", "rapid", "brisk", "snappy"),
+}
+_ENERGY = {
+    0.7: ("calm", "flat", "monotone", "soothing", "soft", "gentle", "serious"),
+    1.35: ("energetic", "excited", "lively", "animated", "expressive", "cheerful", "upbeat", "bubbly"),
+}
+_PITCH = {
+    "low": ("deep", "low", "bass", "gravelly", "husky", "dark", "booming", "baritone"),
+    "high": ("high", "bright", "light", "squeaky", "thin", "airy", "soprano"),
+}
 
 
 @dataclass(frozen=True)
@@ -45,16 +57,25 @@ def parse_prompt(prompt: str, attributes: dict | None = None) -> DesignAttribute
     text = prompt.lower()
     words = set(re.findall(r"[a-z]+", text)) | {p for p in ("new york",) if p in text}
     attrs = DesignAttributes(
-        gender=_find(words, _GENDER), age=_find(words, _AGE) or "middle", accent=_find(words, _ACCENT),
-        pace=_find(words, _PACE) or 1.0, energy=_find(words, _ENERGY) or 1.0, pitch=_find(words, _PITCH))
+        gender=_find(words, _GENDER),
+        age=_find(words, _AGE) or "middle",
+        accent=_find(words, _ACCENT),
+        pace=_find(words, _PACE) or 1.0,
+        energy=_find(words, _ENERGY) or 1.0,
+        pitch=_find(words, _PITCH),
+    )
     given = attributes or {}
     if g := given.get("gender"):
         g = g.strip().lower()
-        attrs = replace(attrs, gender="F" if g in ("f", "female", "woman") else "M" if g in ("m", "male", "man") else None)
+        attrs = replace(
+            attrs, gender="F" if g in ("f", "female", "woman") else "M" if g in ("m", "male", "man") else None
+        )
     if a := given.get("age"):
         a = str(a).lower()
         n = int(a) if a.isdigit() else None
-        age = ("young" if n < 30 else "older" if n >= 55 else "middle") if n is not None else _find({a}, _AGE) or "middle"
+        age = (
+            ("young" if n < 30 else "older" if n >= 55 else "middle") if n is not None else _find({a}, _AGE) or "middle"
+        )
         attrs = replace(attrs, age=age)
     if acc := given.get("accent"):
         attrs = replace(attrs, accent=_find(set(re.findall(r"[a-z]+", acc.lower())), _ACCENT) or attrs.accent)
@@ -86,12 +107,16 @@ def design_candidates(attrs: DesignAttributes, n: int, seed: int) -> list[VoiceS
         convert = 0.0 if native_female == (gender == "F") else (-7.0 if native_female else 8.0)
         formant = 1.0 if convert == 0 else (0.87 if convert < 0 else 1.15)
         jitter = rng.uniform(-1.2, 1.2)
-        specs.append(VoiceSpec(
-            engine="flite", base_voice=base,
-            pitch_shift=round(convert + age_pitch + pitch_bias + jitter, 2),
-            formant_shift=round(formant * (1 + {"low": -0.04, "high": 0.04, None: 0.0}[attrs.pitch]
-                                           + rng.uniform(-0.03, 0.03)), 3),
-            rate=round(attrs.pace * age_rate * rng.uniform(0.95, 1.05), 3),
-            pitch_range=round(attrs.energy * rng.uniform(0.9, 1.1), 3),
-        ))
+        specs.append(
+            VoiceSpec(
+                engine="flite",
+                base_voice=base,
+                pitch_shift=round(convert + age_pitch + pitch_bias + jitter, 2),
+                formant_shift=round(
+                    formant * (1 + {"low": -0.04, "high": 0.04, None: 0.0}[attrs.pitch] + rng.uniform(-0.03, 0.03)), 3
+                ),
+                rate=round(attrs.pace * age_rate * rng.uniform(0.95, 1.05), 3),
+                pitch_range=round(attrs.energy * rng.uniform(0.9, 1.1), 3),
+            )
+        )
     return specs

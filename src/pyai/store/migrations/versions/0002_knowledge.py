@@ -46,11 +46,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_kb_chunks_kb", "kb_chunks", ["org_id", "kb_id"])
     if op.get_bind().dialect.name == "sqlite":
-        op.execute("CREATE VIRTUAL TABLE kb_chunks_fts USING fts5(content, kb_id UNINDEXED, org_id UNINDEXED, "
-                   "tokenize = 'porter unicode61')")
+        op.execute(
+            "CREATE VIRTUAL TABLE kb_chunks_fts USING fts5(content, kb_id UNINDEXED, org_id UNINDEXED, "
+            "tokenize = 'porter unicode61')"
+        )
     else:
-        op.execute("ALTER TABLE kb_chunks ADD COLUMN tsv tsvector "
-                   "GENERATED ALWAYS AS (to_tsvector('english', content)) STORED")
+        op.execute(
+            "ALTER TABLE kb_chunks ADD COLUMN tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED"
+        )
         op.execute("CREATE INDEX ix_kb_chunks_tsv ON kb_chunks USING GIN (tsv)")
 
 
