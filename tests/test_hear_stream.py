@@ -132,31 +132,39 @@ def test_commit_flushes_without_closing_and_numerals(sqlite_server: Server, stre
     assert "1234" in final["text"].replace(" ", ""), final
 
 
-def test_close_flushes_and_bills(sqlite_server: Server) -> None:
+def test_close_flushes_and_bills_and_the_cap_stops_a_running_stream(sqlite_server: Server) -> None:
     key = sqlite_server.create_key(env="test", scopes="hear:stream", daily_cap=3)
+    url = ws_url(sqlite_server, f"api_key={key['api_key']}")
 
-    async def go() -> None:
-        async with connect(ws_url(sqlite_server, f"api_key={key['api_key']}")) as ws:
+    async def close_mid_utterance() -> None:
+        async with connect(url) as ws:
             await send_audio(ws, silence_pcm16(0.3) + pcm16(flite_wav(SENTENCE)))
-        # closed mid-utterance by the client: the buffered speech is finalised and metered
+        # closed mid-utterance by the client: the buffered speech is finalised and metered (~2.4 s)
 
-    asyncio.run(go())
-    # ~2.4 s billed, under the cap of 3; a second run pushes past it, a third is refused.
-    asyncio.run(go())
-
-    async def third() -> tuple[int | None, list[dict]]:
-        async with connect(ws_url(sqlite_server, f"api_key={key['api_key']}")) as ws:
+    async def session() -> tuple[int | None, list[dict]]:
+        async with connect(url) as ws:
             with contextlib.suppress(ConnectionClosed):
-                await ws.send("EOF")  # an admitted session ends at once
+                await send_audio(ws, silence_pcm16(0.3) + pcm16(flite_wav(SENTENCE)))
+                await ws.send("EOF")
             frames = await collect(ws)
         return ws.close_code, frames
 
-    for _ in range(20):  # the second session is metered right after its close handshake
-        code, frames = asyncio.run(third())
-        if code == 4429:
+    asyncio.run(close_mid_utterance())
+    # Until the first session is billed its hold covers the whole cap, so a new session is refused at
+    # the door; once billed, ~0.6 s is left and a session is admitted, then stopped when it runs out.
+    deadline = time.time() + 60
+    while True:
+        code, frames = asyncio.run(session())
+        if of(frames, "partial") or of(frames, "speech_final") or time.time() > deadline:
             break
-        time.sleep(0.25)
-    assert code == 4429 and frames[0]["code"] == "daily_cap_exceeded"
+        assert code == 4429 and frames[0]["code"] == "daily_cap_exceeded", frames
+        time.sleep(0.2)
+    assert code == 4429 and frames[-1] == {**frames[-1], "type": "error", "code": "daily_cap_exceeded"}, frames
+    assert not of(frames, "usage")  # stopped, not a graceful end
+    assert sum(f["audio_ms"] for f in of(frames, "final")) <= 700
+    # The stopped session was billed before its close, so the cap is now used up: refused at once.
+    code, frames = asyncio.run(session())
+    assert code == 4429 and [f["type"] for f in frames] == ["error"] and frames[0]["code"] == "daily_cap_exceeded"
 
 
 @pytest.mark.parametrize(

@@ -206,10 +206,11 @@ def test_missing_input_bad_json_and_scope(sqlite_server: Server, speak_key: str)
 
 
 def test_speech_is_metered_as_speak_minutes(sqlite_server: Server) -> None:
-    key = sqlite_server.create_key(env="test", scopes="voice:synthesize", daily_cap=4)
+    key = sqlite_server.create_key(env="test", scopes="voice:synthesize", daily_cap=6)
     first = speak(sqlite_server, key["api_key"], response_format="wav")
     assert first.status_code == 200
     second = speak(sqlite_server, key["api_key"], response_format="wav")
     assert second.status_code == 200
+    # ~2.6 s each: a third would pass the cap of 6, so it is refused before any audio is made
     assert_error(speak(sqlite_server, key["api_key"]), 429, "daily_cap_exceeded")
     assert np.isclose(float(first.headers["x-pyai-units"]), duration_of(first, "wav")[0], atol=0.05)

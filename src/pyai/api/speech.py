@@ -16,10 +16,10 @@ from pyai.audio.encode import CONTENT_TYPES
 from pyai.engines.tts.base import NATIVE_RATE
 from pyai.engines.tts.sentences import split_sentences
 from pyai.gateway.auth import authorize
-from pyai.gateway.billing import format_units
+from pyai.gateway.pricing import format_units
 from pyai.gateway.principal import Principal
 from pyai.speak.library import resolve_voice
-from pyai.speak.synthesis import G711_FORMATS, SynthesisStats, encode_stream, tts_engine
+from pyai.speak.synthesis import G711_FORMATS, SynthesisStats, encode_stream, estimate_seconds, tts_engine
 
 router = APIRouter()
 
@@ -68,33 +68,44 @@ async def create_speech(
     its length before the vocoder runs, so the header can leave ahead of the audio.
 
     A multi-sentence body's length is unknown when headers leave, so it carries no units header;
-    its usage is still metered exactly when the stream ends.
+    its usage is still metered exactly when the stream ends. The call holds its units before any
+    audio leaves (exact for one sentence, an upper bound otherwise), so concurrent calls cannot
+    overspend a cap.
     """
     services = request.app.state.services
+    billing = services.billing
     body = await json_body(request, SpeechRequest)
     voice = await resolve_voice(services, p.org_id, body.voice)
     tts = tts_engine(services)
     sentences = split_sentences(body.input)
     headers = {"x-pyai-voice": voice.voice_id}
     planned: float | None = None
-    if len(sentences) == 1:
+    if len(sentences) == 1:  # its exact length is known before any audio is made: hold exactly that
         rendering = await asyncio.to_thread(tts.render, sentences[0], voice.spec, body.speed, body.seed)
         planned = rendering.seconds
+        hold = await billing.reserve(p, "speak.minutes", planned)
         headers["x-pyai-units"] = format_units(planned)
         chunks = rendering.pieces()
-    else:
+    else:  # hold an upper bound; the stream settles to what was made
+        hold = await billing.reserve(p, "speak.minutes", estimate_seconds(sentences, voice.spec, body.speed))
         chunks = tts.synthesize(body.input, voice.spec, body.speed, body.seed)
     stats = SynthesisStats()
     stream = encode_stream(chunks, fmt=body.response_format, sample_rate=body.output_rate, stats=stats)
 
     async def metered() -> AsyncIterator[bytes]:
-        finished = False
+        outcome = "disconnected"
         try:
             async for chunk in stream:
                 yield chunk
-            finished = True
-        finally:  # a finished single sentence bills what its header said; anything else what was made
-            seconds = planned if finished and planned is not None else stats.seconds
-            await services.billing.meter(p, "speak", "speak.minutes", seconds)
+            outcome = "finished"
+        except Exception:
+            outcome = "failed"
+            raise
+        finally:
+            if outcome == "failed":  # a broken response bills nothing
+                await billing.release(hold)
+            else:  # a finished single sentence bills what its header said; anything else what was made
+                seconds = planned if outcome == "finished" and planned is not None else stats.seconds
+                await billing.settle(hold, seconds)
 
     return StreamingResponse(metered(), media_type=CONTENT_TYPES[body.response_format], headers=headers)

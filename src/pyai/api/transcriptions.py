@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from pyai.api.bodies import form_bool, form_number, multipart_form, read_upload
 from pyai.api.contract_docs import documented
 from pyai.gateway.auth import authorize
-from pyai.gateway.billing import format_units
 from pyai.gateway.errors import bad_request
+from pyai.gateway.pricing import format_units
 from pyai.gateway.principal import Principal
-from pyai.hear.batch import transcribe_upload
+from pyai.hear.batch import decode_upload, transcribe_audio
 from pyai.hear.formats import verbose_json
 
 router = APIRouter()
@@ -39,8 +41,10 @@ async def create_transcription(
     numerals = form_bool(form, "numerals")
     data, _filename = await read_upload(form, "file", limit)
 
-    result = await transcribe_upload(services, data, language=language, numerals=numerals)
-    units = await services.billing.meter(p, "hear", "hear.minutes", result.billable_seconds)
+    audio = await asyncio.to_thread(decode_upload, data, "file")
+    async with services.billing.holding(p, "hear.minutes", audio.duration) as hold:
+        result = await transcribe_audio(services, audio, language=language, numerals=numerals)
+        units = await services.billing.settle(hold, result.billable_seconds)
     headers = {"x-pyai-units": format_units(units)}
     text = result.transcript.text
     if fmt == "text":

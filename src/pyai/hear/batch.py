@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 from dataclasses import dataclass
 
-from pyai.audio.decode import AudioDecodeError, decode_audio
+from pyai.audio.decode import AudioDecodeError, DecodedAudio, decode_audio
 from pyai.engines.stt.base import Transcript
 from pyai.gateway.errors import bad_request
 from pyai.hear.engine import stt_engine
@@ -32,7 +32,7 @@ def with_numerals(t: Transcript) -> Transcript:
     return dataclasses.replace(t, text=to_numerals(t.text), segments=segments)
 
 
-def decode_upload(data: bytes, param: str):  # noqa: ANN201 - DecodedAudio
+def decode_upload(data: bytes, param: str) -> DecodedAudio:
     """Decode to 16 kHz mono or raise a 400 Problem naming ``param`` with the decoder's code."""
     try:
         return decode_audio(data, target_rate=STT_RATE, mono=True)
@@ -40,15 +40,8 @@ def decode_upload(data: bytes, param: str):  # noqa: ANN201 - DecodedAudio
         raise bad_request(f"{param}: {e.message}", param=param, code=e.code) from None
 
 
-async def transcribe_upload(
-    services,
-    data: bytes,
-    *,
-    language: str | None,
-    numerals: bool,  # noqa: ANN001
-    param: str = "file",
-) -> BatchResult:
-    audio = await asyncio.to_thread(decode_upload, data, param)
+async def transcribe_audio(services, audio: DecodedAudio, *, language: str | None, numerals: bool) -> BatchResult:  # noqa: ANN001
+    """Recognise decoded 16 kHz mono audio (decoding is separate so the call can be billed in between)."""
     stt = stt_engine(services)
     transcript = await asyncio.to_thread(stt.transcribe, audio.samples, language=language)
     if numerals:

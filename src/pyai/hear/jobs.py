@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyai.audio.decode import AudioDecodeError, decode_audio
 from pyai.engines.stt.base import Transcript
-from pyai.gateway.errors import bad_request
+from pyai.gateway.errors import ApiError, bad_request
 from pyai.gateway.principal import Principal
 from pyai.hear.batch import STT_RATE, with_numerals
 from pyai.hear.diarize import speaker_labels
@@ -36,6 +37,8 @@ OUTPUT_FORMATS = ("json", "srt", "vtt")
 INLINE_RESULT_LIMIT = 256 * 1024
 FETCH_TIMEOUT_S = 60
 LINK_TTL_S = 7 * 24 * 3600
+#: A job's billing hold outlives its processing by this much (plus the audio's length) if its worker dies.
+HOLD_TTL_S = 600.0
 
 
 class JobOptions(BaseModel):
@@ -193,11 +196,20 @@ async def _load_audio(ctx: JobContext) -> bytes:
     return data
 
 
-async def _finish(ctx: JobContext, status: str, view: dict) -> None:
+async def _fail(ctx: JobContext, message: str) -> PermanentJobError:
+    """Report a failure (webhook, input deleted) and return the error that fails the job."""
     services, job = ctx.services, ctx.job
     services.blobs.delete(upload_key(job.id))
     if url := job.payload["options"].get("webhook_url"):
-        await enqueue_webhook(services, job.org_id, url, f"transcription.job.{status}", view)
+        view = {**job_view(job), "status": "failed", "error": message}
+        await enqueue_webhook(services, job.org_id, url, "transcription.job.failed", view)
+    return PermanentJobError(message)
+
+
+def _principal(job: Job) -> Principal:
+    """Who submitted the job, as admitted then: the job is billed to that key."""
+    snapshot = job.payload["principal"]
+    return Principal(**{**snapshot, "scopes": tuple(snapshot["scopes"])})
 
 
 @handler(KIND)
@@ -208,9 +220,14 @@ async def process(ctx: JobContext) -> dict:
         data = await _load_audio(ctx)
         audio = await asyncio.to_thread(decode_audio, data, target_rate=STT_RATE, mono=False)
     except (PermanentJobError, AudioDecodeError) as e:
-        message = e.message if isinstance(e, AudioDecodeError) else str(e)
-        await _finish(ctx, "failed", {**job_view(job), "status": "failed", "error": message})
-        raise PermanentJobError(message) from None
+        raise await _fail(ctx, e.message if isinstance(e, AudioDecodeError) else str(e)) from None
+    try:  # hold the audio's length now; it is settled in the transaction that completes the job
+        hold = await services.billing.reserve(
+            _principal(job), "hear.batch.minutes", audio.duration, ttl=HOLD_TTL_S + audio.duration
+        )
+    except ApiError as e:
+        raise await _fail(ctx, f"{e.code}: {e.message}") from None
+    ctx.on_abort.append(lambda: services.billing.release(hold))
     pcm = audio.samples if audio.samples.ndim == 2 else audio.samples.reshape(1, -1)
     segments, words, speakers = await asyncio.to_thread(_transcribe, stt_engine(services), pcm, options)
     if not await ctx.still_mine():
@@ -238,8 +255,16 @@ async def process(ctx: JobContext) -> dict:
         key = f"jobs/{job.id}/result.json"
         services.blobs.put(key, encoded)
         stored = {"result_url": base + services.blobs.signed_path(key, LINK_TTL_S)}
-    principal = Principal(**{**job.payload["principal"], "scopes": tuple(job.payload["principal"]["scopes"])})
-    if words:
-        await services.billing.meter(principal, "hear", "hear.batch.minutes", audio.duration)
-    await _finish(ctx, "completed", {**job_view(job), "status": "completed", **stored})
+    billed = audio.duration if words else 0.0  # an empty call bills nothing
+
+    async def bill(s: AsyncSession) -> None:
+        await services.billing.settle(hold, billed, session=s, source=f"job:{job.id}")
+
+    ctx.on_commit.append(bill)
+    if url := options.get("webhook_url"):
+        view = {**job_view(job), "status": "completed", **stored}
+        ctx.on_commit.append(
+            lambda s: enqueue_webhook(services, job.org_id, url, "transcription.job.completed", view, session=s)
+        )
+    ctx.after_commit.append(lambda: services.blobs.delete(upload_key(job.id)))
     return stored

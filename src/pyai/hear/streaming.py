@@ -101,6 +101,14 @@ class StreamSession:
         return self._drain()
 
     @property
+    def exposure_seconds(self) -> float:
+        """An upper bound on what the session bills so far: billed utterances plus the audio of the
+        utterance still open or awaiting its final (its billed speech can only be shorter)."""
+        frames = len(self.utterance.audio) if self.utterance else 0
+        frames += len(self._pending[0].audio) if self._pending else 0
+        return self.billed_seconds + frames * FRAME / RATE
+
+    @property
     def has_pending_final(self) -> bool:
         return self._pending is not None
 

@@ -7,13 +7,18 @@ running job whose lease lapsed (its worker died) is claimable again, so nothing 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyai.store.db import Database
 from pyai.store.ids import new_id, now_ms
 from pyai.store.models import Job
+
+#: A write that must commit together with a job's completion.
+InTransaction = Callable[[AsyncSession], Awaitable[None]]
 
 
 class JobQueue:
@@ -113,18 +118,30 @@ class JobQueue:
             await s.commit()
             return res.rowcount == 1
 
-    async def _finish(self, job_id: str, worker_id: str, **values: Any) -> bool:
+    async def _finish(self, job_id: str, worker_id: str, within: Sequence[InTransaction] = (), **values: Any) -> bool:
+        """Move a job this worker holds to its next state; ``within`` joins the same transaction."""
         async with self.db.session() as s:
             res = await s.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
                 .values(updated_at=now_ms(), lease_until=None, **values)
             )
+            if res.rowcount != 1:
+                await s.rollback()
+                return False
+            for effect in within:
+                await effect(s)
             await s.commit()
-            return res.rowcount == 1
+        if within:
+            self.poke()  # an effect may have enqueued a job (a webhook)
+        return True
 
-    async def complete(self, job_id: str, worker_id: str, result: dict[str, Any]) -> bool:
-        return await self._finish(job_id, worker_id, status="completed", result=result, error=None)
+    async def complete(
+        self, job_id: str, worker_id: str, result: dict[str, Any], within: Sequence[InTransaction] = ()
+    ) -> bool:
+        """Mark the job completed; ``within`` adds the job's other effects (its usage, its webhook)
+        to the same transaction, so they happen exactly once: all of them, or none and a retry."""
+        return await self._finish(job_id, worker_id, within, status="completed", result=result, error=None)
 
     async def fail(self, job: Job, worker_id: str, error: str, *, permanent: bool) -> bool:
         """Retry with exponential backoff until ``max_attempts``, then mark failed."""

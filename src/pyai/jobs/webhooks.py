@@ -31,7 +31,8 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-async def enqueue_webhook(services, org_id: str, url: str, event: str, data: dict) -> None:  # noqa: ANN001
+async def enqueue_webhook(services, org_id: str, url: str, event: str, data: dict, session=None) -> None:  # noqa: ANN001
+    """Queue one signed delivery (in ``session`` when given, so it commits with the caller's rows)."""
     body = json.dumps({"type": event, "created_at": int(time.time() * 1000), "data": data}, separators=(",", ":"))
     await services.jobs.enqueue(
         "webhook",
@@ -39,6 +40,7 @@ async def enqueue_webhook(services, org_id: str, url: str, event: str, data: dic
         {"url": url, "event": event, "body": body, "delivery_id": new_id("dlv")},
         prefix="whk",
         max_attempts=MAX_ATTEMPTS,
+        session=session,
     )
 
 

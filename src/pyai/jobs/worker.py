@@ -13,10 +13,10 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from pyai.jobs.queue import JobQueue
+from pyai.jobs.queue import InTransaction, JobQueue
 from pyai.store.models import Job
 
 log = logging.getLogger("pyai.jobs")
@@ -32,6 +32,12 @@ class JobContext:
     queue: JobQueue
     worker_id: str
     services: Any
+    #: Writes committed in the same transaction as the job's completion (usage, webhooks).
+    on_commit: list[InTransaction] = field(default_factory=list)
+    #: Clean-ups run only once the completion committed (deleting the uploaded input).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    #: Undo for anything the handler set up, run when the job does not complete (a released hold).
+    on_abort: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def still_mine(self) -> bool:
         """Heartbeat; False once the job was cancelled, so the handler can stop early."""
@@ -68,9 +74,11 @@ class Worker:
             return False
         ctx = JobContext(job, self.queue, self.worker_id, self.services)
         beat = asyncio.create_task(self._heartbeat(job.id))
+        completed = False
         try:
             result = await HANDLERS[job.kind](ctx)
-            if not await self.queue.complete(job.id, self.worker_id, result):
+            completed = await self.queue.complete(job.id, self.worker_id, result, ctx.on_commit)
+            if not completed:
                 log.info("job %s finished but was cancelled or taken over; result dropped", job.id)
         except PermanentJobError as e:
             await self.queue.fail(job, self.worker_id, str(e), permanent=True)
@@ -79,6 +87,10 @@ class Worker:
             await self.queue.fail(job, self.worker_id, f"{type(e).__name__}: {e}", permanent=False)
         finally:
             beat.cancel()
+            for undo in [] if completed else ctx.on_abort:
+                await undo()
+        for cleanup in ctx.after_commit if completed else []:
+            cleanup()
         return True
 
     async def _heartbeat(self, job_id: str) -> None:

@@ -17,10 +17,12 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from pyai.gateway.errors import ApiError
+from pyai.gateway.streaming_hold import StreamingHold
 from pyai.hear.engine import stt_engine
 from pyai.hear.streaming import StreamOptions, StreamSession
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
-from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, admitted, reject
+from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, admitted, close_code_for, reject
 
 log = logging.getLogger("pyai.hear.stream")
 router = APIRouter()
@@ -80,9 +82,11 @@ class _Stream:
         self.session = session
         self.services = services
         self.principal = principal
+        self.budget: StreamingHold | None = None  # opened at the first audio, once the product is known
         self.grounding: GroundingConfig | None = None
         self.seen_audio = False
         self.client_gone = False
+        self.finished = False
 
     async def send(self, frame: dict) -> None:
         """Send unless the client already closed: its queued audio must still be heard and billed."""
@@ -155,6 +159,7 @@ class _Stream:
                 if len(data) > MAX_FRAME_BYTES:
                     await self._soft_error("frame_too_large", f"audio frames must be at most {MAX_FRAME_BYTES} bytes")
                     continue
+                await self._open_budget()
                 self.seen_audio = True
                 try:
                     events = await asyncio.to_thread(self.session.feed_bytes, data)
@@ -162,14 +167,41 @@ class _Stream:
                     await self._soft_error("invalid_audio", str(e))
                     continue
                 await self.send_events(events)
+                await self._check_budget()
             elif (text := message.get("text")) is not None and not await self.on_text(text):
                 return
 
-    async def finish(self, graceful: bool) -> None:
-        """Bill what was heard; on a graceful end send ``usage`` and close 1000."""
-        seconds = self.session.billed_seconds
+    async def _open_budget(self) -> None:
+        """Hold the first chunk of units at the first audio frame (the product is fixed by then)."""
+        if self.budget is not None:
+            return
         meter = f"{self.session.product}.minutes"
-        await self.services.billing.meter(self.principal, self.session.product, meter, seconds)
+        self.budget = StreamingHold(self.services.billing, self.principal, meter)
+        try:
+            await self.budget.open()
+        except ApiError as e:
+            await reject(self.ws, e.code, e.message, close_code_for(e))
+            raise _Closed from None
+
+    async def _check_budget(self) -> None:
+        """Re-check the billing limits as the session runs; out of room, end it like a commit would."""
+        assert self.budget is not None
+        if await self.budget.cover(self.session.exposure_seconds):
+            return
+        await self.send_events(await asyncio.to_thread(self.session.flush))
+        refusal = self.budget.refusal
+        assert refusal is not None
+        await self.finish(graceful=False)
+        await reject(self.ws, refusal.code, refusal.message, close_code_for(refusal))
+        raise _Closed
+
+    async def finish(self, graceful: bool) -> None:
+        """Bill what was heard (at most what was held); on a graceful end send ``usage`` and close 1000."""
+        if self.finished:
+            return
+        self.finished = True
+        meter = f"{self.session.product}.minutes"
+        seconds = await self.budget.close(self.session.billed_seconds) if self.budget else 0.0
         if graceful:
             if seconds > 0:
                 await self.send(

@@ -14,7 +14,7 @@ import numpy as np
 
 from pyai.audio.encode import AudioEncoder
 from pyai.audio.resample import StreamResampler
-from pyai.engines.tts.base import NATIVE_RATE, TextToSpeech
+from pyai.engines.tts.base import NATIVE_RATE, TextToSpeech, VoiceSpec
 from pyai.engines.tts.registry import get_tts
 
 G711_FORMATS = ("g711_ulaw", "g711_alaw")
@@ -31,6 +31,24 @@ class SynthesisStats:
     @property
     def seconds(self) -> float:
         return self.samples / self.rate
+
+
+#: Measured over the 38 stock voices (tests/unit/test_speak_estimate.py checks it stays a bound):
+#: a sentence lasts at most ~0.8 s of lead-in and pauses plus 1 s per 11 characters at speed 1.
+SENTENCE_OVERHEAD_S = 0.8
+CHARS_PER_SECOND_FLOOR = 11.0
+SPOKEN_SYMBOLS = frozenset("$%€£&@#+=")
+
+
+def estimate_seconds(sentences: list[str], spec: VoiceSpec, speed: float) -> float:
+    """An upper bound on how long ``sentences`` take to say, for the billing hold at admission.
+
+    A digit counts as six characters and a symbol such as ``$`` or ``%`` as eight (they are read out
+    as words).
+    """
+    chars = sum(len(t) + sum(5 if c.isdigit() else 7 if c in SPOKEN_SYMBOLS else 0 for c in t) for t in sentences)
+    seconds = len(sentences) * SENTENCE_OVERHEAD_S + chars / CHARS_PER_SECOND_FLOOR
+    return seconds / (max(speed, 0.01) * min(1.0, max(spec.rate, 0.01)))
 
 
 def tts_engine(services) -> TextToSpeech:  # noqa: ANN001 - Services (import cycle)

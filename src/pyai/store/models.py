@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pyai.store.ids import now_ms
@@ -80,12 +80,41 @@ class UsageEvent(Base):
     seconds: Mapped[float] = mapped_column(Float)
     period: Mapped[str] = mapped_column(String(7))
     day: Mapped[str] = mapped_column(String(10))
+    #: What was billed, when it must be billed at most once (``job:<id>``): a unique key, so a
+    #: retried job can never record its usage twice.
+    source: Mapped[str | None] = mapped_column(String(80), nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
 
     __table_args__ = (
         Index("ix_usage_org_period", "org_id", "period", "meter"),
         Index("ix_usage_key_period", "key_id", "period"),
         Index("ix_usage_key_day", "key_id", "day"),
+        UniqueConstraint("source", name="uq_usage_source"),
+    )
+
+
+class UsageHold(Base):
+    """Units set aside for a call in flight, so concurrent calls cannot all pass the billing gate.
+
+    Reserved atomically at admission, settled into a :class:`UsageEvent` (exact seconds) or
+    released when the call ends; a hold whose replica died lapses at ``expires_at``.
+    """
+
+    __tablename__ = "usage_holds"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str] = mapped_column(String(40))
+    env: Mapped[str] = mapped_column(String(8))
+    meter: Mapped[str] = mapped_column(String(32))
+    seconds: Mapped[float] = mapped_column(Float)
+    period: Mapped[str] = mapped_column(String(7))
+    day: Mapped[str] = mapped_column(String(10))
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+
+    __table_args__ = (
+        Index("ix_holds_org", "org_id", "expires_at"),
+        Index("ix_holds_key", "key_id", "expires_at"),
     )
 
 
