@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pyai.engines.stt.base import EngineUnavailable
 from pyai.gateway.errors import ApiError, ProblemError
+from pyai.gateway.limits import RETRY_AFTER_S, LimitsUnavailable
 
 log = logging.getLogger("pyai.errors")
 
@@ -85,6 +86,17 @@ def install(app: FastAPI) -> None:
             f"{exc}; nothing was billed, retry shortly.",
             title="Engine unavailable",
             headers={"Retry-After": str(ENGINE_RETRY_AFTER_S)},
+        ).response(request_id(request))
+
+    @app.exception_handler(LimitsUnavailable)
+    async def _limits(request: Request, exc: LimitsUnavailable):  # noqa: ANN202
+        return ProblemError(
+            503,
+            "limits_unavailable",
+            "Rate limits and usage caps cannot be checked right now (the limit store is unreachable), "
+            "so this call was refused rather than run unchecked; nothing was billed, retry shortly.",
+            title="Service unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         ).response(request_id(request))
 
     @app.exception_handler(Exception)

@@ -19,7 +19,7 @@ from starlette.requests import HTTPConnection
 from pyai.gateway import keys, scopes
 from pyai.gateway.billing import Billing
 from pyai.gateway.errors import ApiError
-from pyai.gateway.limits import ConcurrencyLimiter, RateLimiter
+from pyai.gateway.limits import ConcurrencyLimiter, LimitsUnavailable, RateLimiter
 from pyai.gateway.principal import Principal
 from pyai.settings import Settings
 from pyai.store.db import Database
@@ -151,7 +151,13 @@ class Gateway:
         token, _ = credential_from(conn)
         p = await self.resolve(token)
         self.check(p, conn, scope, allow_suspended=allow_suspended)
-        await self.rate.hit(p.key_id)
+        try:
+            await self.rate.hit(p.key_id)
+        except LimitsUnavailable:
+            # Fail closed for anything that costs money, changes state or holds a session; a plain
+            # read (the model and voice catalogues, a job's status) is served unlimited meanwhile.
+            if billable or conn.scope["type"] != "http" or conn.scope.get("method") not in ("GET", "HEAD"):
+                raise
         if billable:
             await self.billing.gate(p)
         return p

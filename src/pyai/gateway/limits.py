@@ -6,22 +6,80 @@ same long-run rate). In memory by default; on Redis when configured so every rep
 
 Concurrency: leases that expire unless renewed, so a crashed replica's sessions free
 themselves after ``lease_ttl`` seconds.
+
+Redis outages: the clients fail fast (short timeouts, one immediate retry so a connection left
+stale by a Redis restart is replaced without an error), and a circuit breaker stops asking a
+Redis that just failed for :data:`RETRY_AFTER_S`, so an outage costs one slow request per
+window rather than one per request. Callers get :class:`LimitsUnavailable` and decide whether
+to fail closed (see :meth:`pyai.gateway.auth.Gateway.admit`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 from pyai.gateway.errors import ApiError
+
+T = TypeVar("T")
+log = logging.getLogger("pyai.limits")
+
+RETRY_AFTER_S = 2
+
+
+def redis_options() -> dict:
+    """Fail fast and heal quietly: a Redis op takes microseconds, so a second means it is down."""
+    return {
+        "socket_connect_timeout": 0.5,
+        "socket_timeout": 1.0,
+        "retry": Retry(NoBackoff(), 1),
+        "health_check_interval": 15,
+    }
+
+
+class LimitsUnavailable(Exception):
+    """The shared limit store (Redis) cannot be reached; the limit could not be checked."""
+
+
+class Breaker:
+    """Skips a store that just failed for a short window; logs each outage once, and its end."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.open_until = 0.0
+        self.down = False
+
+    async def call(self, op: Callable[[], Awaitable[T]]) -> T:
+        """``await op()`` unless the store failed within the last few seconds."""
+        if time.monotonic() < self.open_until:
+            raise LimitsUnavailable(f"{self.name} unavailable")
+        try:
+            result = await op()
+        except (StorageError, RedisError, OSError) as e:
+            if not self.down:
+                log.error("%s unreachable (%s); failing closed for billable calls, writes and sessions", self.name, e)
+            self.down = True
+            self.open_until = time.monotonic() + RETRY_AFTER_S
+            raise LimitsUnavailable(f"{self.name} unavailable") from None
+        if self.down:
+            log.warning("%s reachable again", self.name)
+            self.down = False
+        return result
 
 
 class RateLimiter:
@@ -31,16 +89,22 @@ class RateLimiter:
         window = max(1, math.ceil(self.burst / max(rps, 1)))
         self.item = RateLimitItemPerSecond(self.burst, window)
         self.storage: Storage = (
-            RedisStorage("async+" + redis_url, implementation="redispy") if redis_url else MemoryStorage()
+            RedisStorage("async+" + redis_url, implementation="redispy", wrap_exceptions=True, **redis_options())
+            if redis_url
+            else MemoryStorage()
         )
         self.limiter = MovingWindowRateLimiter(self.storage)
+        self.breaker = Breaker("rate-limit store (Redis)")
 
     async def hit(self, bucket: str, *, item=None) -> None:  # noqa: ANN001 - RateLimitItem
-        """Take one token for ``bucket`` or raise 429 with an honest ``Retry-After``."""
+        """Take one token for ``bucket`` or raise 429 with an honest ``Retry-After``.
+
+        Raises :class:`LimitsUnavailable` when the store cannot be reached.
+        """
         item = item or self.item
-        if await self.limiter.hit(item, "pyai", bucket):
+        if await self.breaker.call(lambda: self.limiter.hit(item, "pyai", bucket)):
             return
-        stats = await self.limiter.get_window_stats(item, "pyai", bucket)
+        stats = await self.breaker.call(lambda: self.limiter.get_window_stats(item, "pyai", bucket))
         retry = max(1, math.ceil(stats.reset_time - time.time()))
         raise ApiError(
             429,
@@ -67,23 +131,28 @@ class ConcurrencyLimiter:
         if redis_url:
             import redis.asyncio as aioredis
 
-            self._redis = aioredis.from_url(redis_url)
+            self._redis = aioredis.from_url(redis_url, **redis_options())
         self._mem: dict[str, dict[str, float]] = {}
         self._lock = asyncio.Lock()
+        self.breaker = Breaker("session-lease store (Redis)")
 
     async def try_acquire(self, bucket: str, cap: int) -> str | None:
+        """A lease id, or None at the cap; raises :class:`LimitsUnavailable` when Redis is down."""
         lease = uuid.uuid4().hex
         now = time.time()
         if self._redis is not None:
-            ok = await self._redis.eval(
-                self._ACQUIRE,
-                1,
-                f"pyai:conc:{bucket}",
-                now,
-                now + self.lease_ttl,
-                cap,
-                lease,
-                int(self.lease_ttl * 2000),
+            redis = self._redis
+            ok = await self.breaker.call(
+                lambda: redis.eval(
+                    self._ACQUIRE,
+                    1,
+                    f"pyai:conc:{bucket}",
+                    now,
+                    now + self.lease_ttl,
+                    cap,
+                    lease,
+                    int(self.lease_ttl * 2000),
+                )
             )
             return lease if ok else None
         async with self._lock:
@@ -115,14 +184,16 @@ class ConcurrencyLimiter:
         async def renew_forever() -> None:
             while True:
                 await asyncio.sleep(self.lease_ttl / 3)
-                await self.renew(bucket, lease)
+                with contextlib.suppress(LimitsUnavailable):  # a running session outlives a Redis blip
+                    await self.breaker.call(lambda: self.renew(bucket, lease))
 
         renewer = asyncio.create_task(renew_forever())
         try:
             yield
         finally:
             renewer.cancel()
-            await self.release(bucket, lease)
+            with contextlib.suppress(LimitsUnavailable):  # unreleased, the lease lapses by itself
+                await self.breaker.call(lambda: self.release(bucket, lease))
 
     async def close(self) -> None:
         if self._redis is not None:

@@ -2,8 +2,9 @@
 
 Failures are reported in-band so browsers (which cannot read an HTTP status of a failed upgrade)
 see them: the socket is accepted, an ``error`` frame ``{code, message}`` is sent, and it is
-closed with ``1008`` (auth, scope, billing, bad parameters) or ``4429`` (rate or concurrency
-limit), the close reason carrying the stable code.
+closed with ``1008`` (auth, scope, billing, bad parameters), ``4429`` (rate or concurrency
+limit) or ``1013`` (the limit store is unreachable: try again later), the close reason carrying
+the stable code.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from starlette.websockets import WebSocketState
 
 from pyai.gateway.auth import credential_from, gateway_of
 from pyai.gateway.errors import ApiError
+from pyai.gateway.limits import LimitsUnavailable
 from pyai.gateway.principal import Principal
 
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
 CLOSE_ENGINE_ERROR = 1011
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_OVER_LIMIT = 4429
 
 
@@ -43,12 +46,21 @@ async def admitted(ws: WebSocket, scope: str, *, billable: bool) -> AsyncIterato
     gateway = gateway_of(ws)
     try:
         principal = await gateway.admit(ws, scope, billable=billable)
+        bucket = f"realtime:{principal.key_id}"
+        lease = await gateway.concurrency.try_acquire(bucket, gateway.settings.realtime_concurrency)
     except ApiError as e:
         await reject(ws, e.code, e.message, close_code_for(e))
         yield None
         return
-    bucket = f"realtime:{principal.key_id}"
-    lease = await gateway.concurrency.try_acquire(bucket, gateway.settings.realtime_concurrency)
+    except LimitsUnavailable:
+        await reject(
+            ws,
+            "limits_unavailable",
+            "Session limits cannot be checked right now (the limit store is unreachable); retry shortly.",
+            CLOSE_TRY_AGAIN_LATER,
+        )
+        yield None
+        return
     if lease is None:
         await reject(
             ws,
