@@ -13,4 +13,7 @@ router = APIRouter(tags=["Models"])
 
 @router.get("/v1/models", operation_id="listModels", summary="List available models")
 async def list_models(request: Request, _p: Principal = authorize()) -> dict:
-    return {"object": "list", "data": model_catalog(request.app.state.services.settings)}
+    """The catalog is fixed for the life of the process (engines are chosen at start), so it is
+    built once: reading package versions costs more than the rest of the request."""
+    services = request.app.state.services
+    return {"object": "list", "data": services.singleton("model_catalog", lambda: model_catalog(services.settings))}
