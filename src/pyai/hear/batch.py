@@ -32,10 +32,10 @@ def with_numerals(t: Transcript) -> Transcript:
     return dataclasses.replace(t, text=to_numerals(t.text), segments=segments)
 
 
-def decode_upload(data: bytes, param: str):  # noqa: ANN201 - DecodedAudio
+def decode_upload(data: bytes, param: str, max_seconds: float):  # noqa: ANN201 - DecodedAudio
     """Decode to 16 kHz mono or raise a 400 Problem naming ``param`` with the decoder's code."""
     try:
-        return decode_audio(data, target_rate=STT_RATE, mono=True)
+        return decode_audio(data, target_rate=STT_RATE, mono=True, max_seconds=max_seconds)
     except AudioDecodeError as e:
         raise bad_request(f"{param}: {e.message}", param=param, code=e.code) from None
 
@@ -48,7 +48,7 @@ async def transcribe_upload(
     numerals: bool,  # noqa: ANN001
     param: str = "file",
 ) -> BatchResult:
-    audio = await asyncio.to_thread(decode_upload, data, param)
+    audio = await asyncio.to_thread(decode_upload, data, param, services.settings.max_batch_audio_seconds)
     stt = stt_engine(services)
     transcript = await asyncio.to_thread(stt.transcribe, audio.samples, language=language)
     if numerals:

@@ -206,7 +206,9 @@ async def process(ctx: JobContext) -> dict:
     options = job.payload["options"]
     try:
         data = await _load_audio(ctx)
-        audio = await asyncio.to_thread(decode_audio, data, target_rate=STT_RATE, mono=False)
+        audio = await asyncio.to_thread(
+            decode_audio, data, target_rate=STT_RATE, mono=False, max_seconds=services.settings.max_job_audio_seconds
+        )
     except (PermanentJobError, AudioDecodeError) as e:
         message = e.message if isinstance(e, AudioDecodeError) else str(e)
         await _finish(ctx, "failed", {**job_view(job), "status": "failed", "error": message})
