@@ -86,6 +86,7 @@ async def create_speech(
         chunks = tts.synthesize(body.input, voice.spec, body.speed, body.seed)
     stats = SynthesisStats()
     stream = encode_stream(chunks, fmt=body.response_format, sample_rate=body.output_rate, stats=stats)
+    headers["x-pyai-sample-rate"] = str(stats.rate)
 
     async def metered() -> AsyncIterator[bytes]:
         finished = False
