@@ -53,6 +53,10 @@ class Settings(BaseSettings):
 
     # Uploads.
     max_upload_bytes: int = 25 * 1024 * 1024
+    # Decoded audio length: compressed audio can expand ~1000x (an hour of silence is a 0.5 MB FLAC),
+    # so decoding stops at these. Batch holds a full 25 MB upload of 128 kbit/s MP3; jobs take longer files.
+    max_batch_audio_seconds: float = Field(default=1800.0, gt=0)
+    max_job_audio_seconds: float = Field(default=2 * 3600.0, gt=0)
 
     # Engines.
     stt_engine: str = "pocketsphinx"

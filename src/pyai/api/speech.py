@@ -90,7 +90,12 @@ async def create_speech(
         hold = await billing.reserve(p, "speak.minutes", estimate_seconds(sentences, voice.spec, body.speed))
         chunks = tts.synthesize(body.input, voice.spec, body.speed, body.seed)
     stats = SynthesisStats()
-    stream = encode_stream(chunks, fmt=body.response_format, sample_rate=body.output_rate, stats=stats)
+    try:  # the encoder opens here, so a codec that cannot is an error before any 200, and unbilled
+        stream = encode_stream(chunks, fmt=body.response_format, sample_rate=body.output_rate, stats=stats)
+    except BaseException:
+        await billing.release(hold)
+        raise
+    headers["x-pyai-sample-rate"] = str(stats.rate)
 
     async def metered() -> AsyncIterator[bytes]:
         outcome = "disconnected"

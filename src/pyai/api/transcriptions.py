@@ -41,7 +41,7 @@ async def create_transcription(
     numerals = form_bool(form, "numerals")
     data, _filename = await read_upload(form, "file", limit)
 
-    audio = await asyncio.to_thread(decode_upload, data, "file")
+    audio = await asyncio.to_thread(decode_upload, data, "file", services.settings.max_batch_audio_seconds)
     async with services.billing.holding(p, "hear.minutes", audio.duration) as hold:
         result = await transcribe_audio(services, audio, language=language, numerals=numerals)
         units = await services.billing.settle(hold, result.billable_seconds)

@@ -4,6 +4,10 @@
 ``finish()`` the rest, so an HTTP response can stream sentence by sentence. Containers are
 written by PyAV into a non-seekable sink: muxers then never rewrite headers after the fact,
 which is exactly what a stream needs (like OpenAI, streamed WAV declares an unknown length).
+
+Some codecs take only a few sample rates (MP3, AAC, Opus): a requested rate is mapped to the
+nearest one the codec supports (:func:`supported_rate`), and the encoder is opened when it is
+made, so a rate or codec it cannot handle fails before a response starts, never mid-body.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import numpy as np
 
 from pyai.audio.g711 import alaw_encode, ulaw_encode
 from pyai.audio.pcm import float_to_pcm16
-from pyai.audio.resample import resample
 
 CONTENT_TYPES = {
     "wav": "audio/wav",
@@ -34,7 +37,15 @@ _CONTAINERS = {
     "aac": ("adts", "aac"),
     "flac": ("flac", "flac"),
 }
-_OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
+
+
+def supported_rate(fmt: str, requested: int) -> int:
+    """The rate ``fmt`` is encoded at: ``requested`` if its codec takes any rate, else the nearest
+    rate the codec lists (the higher one on a tie, so no requested bandwidth is lost)."""
+    if fmt not in _CONTAINERS:
+        return requested
+    rates = av.Codec(_CONTAINERS[fmt][1], "w").audio_rates
+    return min(rates, key=lambda r: (abs(r - requested), -r)) if rates else requested
 
 
 def wav_header(rate: int) -> bytes:
@@ -68,41 +79,40 @@ class _Sink:
 
 
 class AudioEncoder:
+    """Encodes mono float32 samples at :attr:`rate`, which is :func:`supported_rate` of the request:
+    callers resample to ``encoder.rate`` (once, as a stream) and report it."""
+
     def __init__(self, fmt: str, sample_rate: int) -> None:
         if fmt not in CONTENT_TYPES:
             raise ValueError(f"unknown format {fmt}")
         self.fmt = fmt
-        self.rate = sample_rate
+        self.rate = supported_rate(fmt, sample_rate)
         self._header_sent = False
         self._container = None
         if fmt in _CONTAINERS:
             muxer, codec = _CONTAINERS[fmt]
-            self.codec_rate = sample_rate
-            if fmt == "opus" and sample_rate not in _OPUS_RATES:
-                self.codec_rate = min((r for r in _OPUS_RATES if r >= sample_rate), default=48000)
             self._sink = _Sink()
             self._container = av.open(self._sink, mode="w", format=muxer)
-            self._stream = self._container.add_stream(codec, rate=self.codec_rate, layout="mono")
+            self._stream = self._container.add_stream(codec, rate=self.rate, layout="mono")
             if fmt == "mp3":
-                self._stream.bit_rate = 64000 if self.codec_rate <= 24000 else 128000
+                self._stream.bit_rate = 64000 if self.rate <= 24000 else 128000
+            self._stream.codec_context.open()  # fails here, not at the first sentence
 
     def _encode_container(self, samples: np.ndarray | None) -> bytes:
         if samples is None:
             packets = self._stream.encode(None)
         else:
-            if self.codec_rate != self.rate:
-                samples = resample(samples, self.rate, self.codec_rate)
             if len(samples) == 0:
                 return self._sink.drain()
             frame = av.AudioFrame.from_ndarray(float_to_pcm16(samples).reshape(1, -1), format="s16", layout="mono")
-            frame.sample_rate = self.codec_rate
+            frame.sample_rate = self.rate
             packets = self._stream.encode(frame)
         for packet in packets:
             self._container.mux(packet)
         return self._sink.drain()
 
     def encode(self, samples: np.ndarray) -> bytes:
-        """Encode float32 mono samples at ``sample_rate``; returns what is ready to send."""
+        """Encode float32 mono samples at :attr:`rate`; returns what is ready to send."""
         if self._container is not None:
             return self._encode_container(samples)
         pcm = float_to_pcm16(samples)

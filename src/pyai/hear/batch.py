@@ -32,10 +32,10 @@ def with_numerals(t: Transcript) -> Transcript:
     return dataclasses.replace(t, text=to_numerals(t.text), segments=segments)
 
 
-def decode_upload(data: bytes, param: str) -> DecodedAudio:
+def decode_upload(data: bytes, param: str, max_seconds: float) -> DecodedAudio:
     """Decode to 16 kHz mono or raise a 400 Problem naming ``param`` with the decoder's code."""
     try:
-        return decode_audio(data, target_rate=STT_RATE, mono=True)
+        return decode_audio(data, target_rate=STT_RATE, mono=True, max_seconds=max_seconds)
     except AudioDecodeError as e:
         raise bad_request(f"{param}: {e.message}", param=param, code=e.code) from None
 

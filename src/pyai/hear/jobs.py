@@ -218,7 +218,9 @@ async def process(ctx: JobContext) -> dict:
     options = job.payload["options"]
     try:
         data = await _load_audio(ctx)
-        audio = await asyncio.to_thread(decode_audio, data, target_rate=STT_RATE, mono=False)
+        audio = await asyncio.to_thread(
+            decode_audio, data, target_rate=STT_RATE, mono=False, max_seconds=services.settings.max_job_audio_seconds
+        )
     except (PermanentJobError, AudioDecodeError) as e:
         raise await _fail(ctx, e.message if isinstance(e, AudioDecodeError) else str(e)) from None
     try:  # hold the audio's length now; it is settled in the transaction that completes the job

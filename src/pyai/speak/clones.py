@@ -32,7 +32,7 @@ def reference_key(voice_id: str) -> str:
 
 
 async def enrol(services, org_id: str, name: str, data: bytes) -> CustomVoice:  # noqa: ANN001
-    audio = await asyncio.to_thread(decode_upload, data, "file")
+    audio = await asyncio.to_thread(decode_upload, data, "file", services.settings.max_batch_audio_seconds)
     speech = await asyncio.to_thread(speech_seconds, audio.samples, ANALYSIS_RATE)
     if speech < MIN_SPEECH_SECONDS:
         raise bad_request(
@@ -58,8 +58,8 @@ async def enrol(services, org_id: str, name: str, data: bytes) -> CustomVoice:  
     return voice
 
 
-def _build(data: bytes, stt: SpeechToText) -> tuple[dict, dict]:
-    audio = decode_audio(data, target_rate=ANALYSIS_RATE, mono=True)
+def _build(data: bytes, stt: SpeechToText, max_seconds: float) -> tuple[dict, dict]:
+    audio = decode_audio(data, target_rate=ANALYSIS_RATE, mono=True, max_seconds=max_seconds)
     samples = np.asarray(audio.samples, dtype=np.float32)
     spec = build_clone_spec(samples, ANALYSIS_RATE, transcript=stt.transcribe(samples).text)
     profile = analyse_voice(samples, ANALYSIS_RATE)
@@ -76,7 +76,9 @@ async def process_clone(ctx: JobContext) -> dict:
         if voice is None or data is None:
             raise PermanentJobError(f"clone {voice_id} or its reference is gone")
         try:
-            spec, profile = await asyncio.to_thread(_build, data, stt_engine(services))
+            spec, profile = await asyncio.to_thread(
+                _build, data, stt_engine(services), services.settings.max_batch_audio_seconds
+            )
         except CloneError as e:
             voice.status, voice.error = "failed", str(e)
             await s.commit()

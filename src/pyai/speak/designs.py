@@ -75,7 +75,9 @@ def preview_key(design_id: str, candidate_id: str) -> str:
 async def _score(services, spec: VoiceSpec, text: str) -> tuple[bytes, float, float]:  # noqa: ANN001
     """Render the preview, transcribe it, and return (mp3, intelligibility, duration seconds)."""
     mp3 = await render_preview(services, text, spec, "mp3")
-    audio = await asyncio.to_thread(decode_audio, mp3, target_rate=16000, mono=True)
+    audio = await asyncio.to_thread(
+        decode_audio, mp3, target_rate=16000, mono=True, max_seconds=services.settings.max_batch_audio_seconds
+    )
     heard = await asyncio.to_thread(stt_engine(services).transcribe, audio.samples)
     return mp3, max(0.0, 1.0 - wer(text, heard.text)), audio.duration
 

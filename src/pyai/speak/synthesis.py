@@ -55,17 +55,26 @@ def tts_engine(services) -> TextToSpeech:  # noqa: ANN001 - Services (import cyc
     return services.singleton("tts", get_tts)
 
 
-async def encode_stream(
+def encode_stream(
     chunks: Iterator[np.ndarray],
     *,
     fmt: str,
     sample_rate: int,
     stats: SynthesisStats,
 ) -> AsyncIterator[bytes]:
-    """Yield encoded audio as each 24 kHz piece is ready; ``stats`` ends up with the audio length."""
+    """Encoded audio as each 24 kHz piece is ready; ``stats`` ends up with the audio length.
+
+    The encoder is made (and its codec opened) here, before anything streams, so a failure is an
+    exception the caller sees before the response starts. ``stats.rate`` is then the rate actually
+    encoded: ``sample_rate`` or, for codecs with a fixed set, the nearest one they take.
+    """
     encoder = AudioEncoder(fmt, sample_rate)
-    resampler = StreamResampler(NATIVE_RATE, sample_rate) if sample_rate != NATIVE_RATE else None
-    stats.rate = sample_rate
+    stats.rate = encoder.rate
+    return _encoded(chunks, encoder, stats)
+
+
+async def _encoded(chunks: Iterator[np.ndarray], encoder: AudioEncoder, stats: SynthesisStats) -> AsyncIterator[bytes]:
+    resampler = StreamResampler(NATIVE_RATE, encoder.rate) if encoder.rate != NATIVE_RATE else None
     sentinel = object()
     while True:
         chunk = await asyncio.to_thread(next, chunks, sentinel)
