@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from pyai.audio.decode import decode_audio
+from pyai.audio.decode import AudioDecodeError, decode_audio
 from pyai.engines.tts.base import VoiceSpec
+from pyai.engines.tts.sentences import UNSPEAKABLE, speakable
 from pyai.engines.voice.design import design_candidates, parse_prompt
 from pyai.gateway.errors import ApiError
 from pyai.hear.engine import stt_engine
@@ -27,6 +28,7 @@ from pyai.text.wer import wer
 DEFAULT_SAMPLE_TEXT = "Hello, thanks for calling. How can I help you today?"
 INTELLIGIBILITY_GATE = 0.6
 SECONDS_PER_CANDIDATE = 3
+KIND = "voice.design"
 
 
 async def create_design(
@@ -43,7 +45,7 @@ async def create_design(
         waiting = await s.scalar(
             select(func.count())
             .select_from(Job)
-            .where(Job.kind == "voice.design", Job.status.in_(("queued", "running")))
+            .where(Job.kind == KIND, Job.status.in_(("queued", "running")))
         )
         if waiting >= services.settings.design_queue_limit:
             raise ApiError(
@@ -62,7 +64,7 @@ async def create_design(
             status="queued",
         )
         s.add(design)
-        await services.jobs.enqueue("voice.design", org_id, {"design_id": design.id}, session=s)
+        await services.jobs.enqueue(KIND, org_id, {"design_id": design.id}, session=s)
         await s.commit()
     services.jobs.poke()
     return design
@@ -75,12 +77,26 @@ def preview_key(design_id: str, candidate_id: str) -> str:
 async def _score(services, spec: VoiceSpec, text: str) -> tuple[bytes, float, float]:  # noqa: ANN001
     """Render the preview, transcribe it, and return (mp3, intelligibility, duration seconds)."""
     mp3 = await render_preview(services, text, spec, "mp3")
-    audio = await asyncio.to_thread(decode_audio, mp3, target_rate=16000, mono=True)
+    try:
+        audio = await asyncio.to_thread(decode_audio, mp3, target_rate=16000, mono=True)
+    except AudioDecodeError as e:  # e.g. no audio at all: the same text fails the same way every time
+        raise PermanentJobError(f"the preview of the sample text has no usable audio ({e.message})") from None
     heard = await asyncio.to_thread(stt_engine(services).transcribe, audio.samples)
     return mp3, max(0.0, 1.0 - wer(text, heard.text)), audio.duration
 
 
-@handler("voice.design")
+async def mark_failed(ctx: JobContext, reason: str) -> None:
+    """``on_failure``: a design whose job failed for good says so, and why, instead of ``running``."""
+    async with ctx.services.db.session() as s:
+        await s.execute(
+            update(VoiceDesign)
+            .where(VoiceDesign.id == ctx.job.payload["design_id"], VoiceDesign.status.in_(("queued", "running")))
+            .values(status="failed", error=reason)
+        )
+        await s.commit()
+
+
+@handler(KIND, on_failure=mark_failed)
 async def process_design(ctx: JobContext) -> dict:
     services = ctx.services
     design_id = ctx.job.payload["design_id"]
@@ -92,6 +108,8 @@ async def process_design(ctx: JobContext) -> dict:
         await s.commit()
     attrs = parse_prompt(design.prompt, design.attributes)
     text = design.sample_text or DEFAULT_SAMPLE_TEXT
+    if not speakable(text):  # refused up front since the API checks it; rows from before then
+        raise PermanentJobError(f"sample_text: {UNSPEAKABLE}")
     seed = int.from_bytes(design_id.encode()[-4:], "big")
     kept = []
     for i, spec in enumerate(design_candidates(attrs, design.requested, seed), 1):
