@@ -200,17 +200,20 @@ async def _finish(ctx: JobContext, status: str, view: dict) -> None:
         await enqueue_webhook(services, job.org_id, url, f"transcription.job.{status}", view)
 
 
-@handler(KIND)
+async def _failed(ctx: JobContext, reason: str) -> None:
+    """``on_failure``, however the job failed: drop the upload and tell the webhook."""
+    await _finish(ctx, "failed", {**job_view(ctx.job), "status": "failed", "error": reason})
+
+
+@handler(KIND, on_failure=_failed)
 async def process(ctx: JobContext) -> dict:
     services, job = ctx.services, ctx.job
     options = job.payload["options"]
+    data = await _load_audio(ctx)
     try:
-        data = await _load_audio(ctx)
         audio = await asyncio.to_thread(decode_audio, data, target_rate=STT_RATE, mono=False)
-    except (PermanentJobError, AudioDecodeError) as e:
-        message = e.message if isinstance(e, AudioDecodeError) else str(e)
-        await _finish(ctx, "failed", {**job_view(job), "status": "failed", "error": message})
-        raise PermanentJobError(message) from None
+    except AudioDecodeError as e:
+        raise PermanentJobError(e.message) from None
     pcm = audio.samples if audio.samples.ndim == 2 else audio.samples.reshape(1, -1)
     segments, words, speakers = await asyncio.to_thread(_transcribe, stt_engine(services), pcm, options)
     if not await ctx.still_mine():
