@@ -21,6 +21,7 @@ from pyai.hear.engine import stt_engine
 from pyai.jobs.worker import JobContext, PermanentJobError, handler
 from pyai.speak.assets import render_preview
 from pyai.store.ids import new_id
+from pyai.store.locks import lock_for_transaction
 from pyai.store.models import Job
 from pyai.store.voice_models import VoiceDesign
 from pyai.text.wer import wer
@@ -28,6 +29,7 @@ from pyai.text.wer import wer
 DEFAULT_SAMPLE_TEXT = "Hello, thanks for calling. How can I help you today?"
 INTELLIGIBILITY_GATE = 0.6
 SECONDS_PER_CANDIDATE = 3
+RETRY_AFTER_SECONDS = SECONDS_PER_CANDIDATE * 4
 KIND = "voice.design"
 
 
@@ -39,21 +41,16 @@ async def create_design(
     candidates: int,  # noqa: ANN001
     sample_text: str | None,
 ) -> VoiceDesign:
-    """Validate, refuse when the design queue is saturated (429), and enqueue the job."""
+    """Enqueue the design job, or refuse (429) when the org's or the whole server's queue is full.
+
+    The rows are written first and the queue counted with them in it, under a lock held until the
+    commit (:func:`lock_for_transaction`), so a burst on any number of replicas never overshoots
+    either limit: each request sees every one accepted before it.
+    """
     attrs = parse_prompt(prompt, attributes)
+    settings = services.settings
     async with services.db.session() as s:
-        waiting = await s.scalar(
-            select(func.count())
-            .select_from(Job)
-            .where(Job.kind == KIND, Job.status.in_(("queued", "running")))
-        )
-        if waiting >= services.settings.design_queue_limit:
-            raise ApiError(
-                429,
-                "rate_limit_exceeded",
-                f"The voice-design queue is saturated ({waiting} jobs); retry later.",
-                headers={"Retry-After": str(SECONDS_PER_CANDIDATE * 4)},
-            )
+        await lock_for_transaction(s, "voice.design.queue")
         design = VoiceDesign(
             id=new_id("dsn"),
             org_id=org_id,
@@ -65,9 +62,31 @@ async def create_design(
         )
         s.add(design)
         await services.jobs.enqueue(KIND, org_id, {"design_id": design.id}, session=s)
-        await s.commit()
+        await s.flush()
+        org_waiting, all_waiting = (
+            await s.execute(
+                select(func.count().filter(Job.org_id == org_id), func.count()).where(
+                    Job.kind == KIND, Job.status.in_(("queued", "running"))
+                )
+            )
+        ).one()
+        if org_waiting > settings.design_queue_limit:
+            raise _queue_full(
+                f"Your organisation already has {org_waiting - 1} voice designs queued or running, its limit; "
+                "retry when one finishes."
+            )
+        if all_waiting > settings.design_queue_global_limit:
+            raise _queue_full(
+                f"The server's voice-design queue is full ({all_waiting - 1} designs queued or running across "
+                "all organisations); retry later."
+            )
+        await s.commit()  # a refusal above rolls back instead, releasing the lock
     services.jobs.poke()
     return design
+
+
+def _queue_full(message: str) -> ApiError:
+    return ApiError(429, "rate_limit_exceeded", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def preview_key(design_id: str, candidate_id: str) -> str:
