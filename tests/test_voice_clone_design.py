@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -165,21 +164,3 @@ def test_design_respects_attributes_and_saves(client: httpx.Client, sqlite_serve
 )
 def test_design_validation(client: httpx.Client, body: dict, param: str) -> None:
     assert assert_problem(client.post("/v1/voice/design", json=body), 400, "invalid_request")["param"] == param
-
-
-def test_design_queue_saturation_is_429(tmp_path: Path) -> None:
-    srv = Server(tmp_path, {"PYAI_DESIGN_QUEUE_LIMIT": "1"}).start()
-    try:
-        key = srv.create_key(scopes="voice:*")["api_key"]
-        statuses = [
-            httpx.post(
-                srv.url + "/v1/voice/design", headers=srv.headers(key), json={"prompt": "a calm woman", "candidates": 4}
-            )
-            for _ in range(3)
-        ]
-        assert statuses[0].status_code == 202
-        limited = next(r for r in statuses[1:] if r.status_code == 429)
-        assert_error(limited, 429, "rate_limit_exceeded")
-        assert int(limited.headers["Retry-After"]) > 0
-    finally:
-        srv.stop()

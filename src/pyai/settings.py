@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     stt_model: str = "whisper-1"
     stt_timeout_seconds: float = 60.0
 
-    # Speak.
-    design_queue_limit: int = 16
+    # Speak: queued/running voice designs allowed per org, and on the whole server (all orgs).
+    design_queue_limit: int = Field(default=16, ge=1)
+    design_queue_global_limit: int = Field(default=64, ge=1)
 
     # Durable jobs.
     worker_in_process: bool = True

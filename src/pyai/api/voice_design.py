@@ -6,11 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from pyai.api.bodies import json_body
 from pyai.api.contract_docs import documented
 from pyai.api.voices import base_url
+from pyai.engines.tts.sentences import UNSPEAKABLE, speakable
 from pyai.gateway.auth import authorize
 from pyai.gateway.errors import not_found
 from pyai.gateway.principal import Principal
@@ -36,6 +38,14 @@ class DesignRequest(BaseModel):
     candidates: int = Field(default=3, ge=1, le=4)
     sample_text: str | None = Field(default=None, min_length=1, max_length=500)
     attributes: DesignAttributesIn = Field(default_factory=DesignAttributesIn)
+
+    @field_validator("sample_text")
+    @classmethod
+    def _speakable(cls, v: str | None) -> str | None:
+        """A line with nothing to say renders no audio and could never pass the gate: refuse it now."""
+        if v is not None and not speakable(v):
+            raise PydanticCustomError("unspeakable", UNSPEAKABLE)
+        return v
 
 
 class SaveRequest(BaseModel):

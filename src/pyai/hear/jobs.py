@@ -196,39 +196,38 @@ async def _load_audio(ctx: JobContext) -> bytes:
     return data
 
 
-async def _fail(ctx: JobContext, message: str) -> PermanentJobError:
-    """Report a failure (webhook, input deleted) and return the error that fails the job."""
-    services, job = ctx.services, ctx.job
-    services.blobs.delete(upload_key(job.id))
-    if url := job.payload["options"].get("webhook_url"):
-        view = {**job_view(job), "status": "failed", "error": message}
-        await enqueue_webhook(services, job.org_id, url, "transcription.job.failed", view)
-    return PermanentJobError(message)
-
-
 def _principal(job: Job) -> Principal:
     """Who submitted the job, as admitted then: the job is billed to that key."""
     snapshot = job.payload["principal"]
     return Principal(**{**snapshot, "scopes": tuple(snapshot["scopes"])})
 
 
-@handler(KIND)
+async def _failed(ctx: JobContext, reason: str) -> None:
+    """``on_failure``, however the job failed: drop the upload and tell the webhook."""
+    services, job = ctx.services, ctx.job
+    services.blobs.delete(upload_key(job.id))
+    if url := job.payload["options"].get("webhook_url"):
+        view = {**job_view(job), "status": "failed", "error": reason}
+        await enqueue_webhook(services, job.org_id, url, "transcription.job.failed", view)
+
+
+@handler(KIND, on_failure=_failed)
 async def process(ctx: JobContext) -> dict:
     services, job = ctx.services, ctx.job
     options = job.payload["options"]
+    data = await _load_audio(ctx)
     try:
-        data = await _load_audio(ctx)
         audio = await asyncio.to_thread(
             decode_audio, data, target_rate=STT_RATE, mono=False, max_seconds=services.settings.max_job_audio_seconds
         )
-    except (PermanentJobError, AudioDecodeError) as e:
-        raise await _fail(ctx, e.message if isinstance(e, AudioDecodeError) else str(e)) from None
+    except AudioDecodeError as e:
+        raise PermanentJobError(e.message) from None
     try:  # hold the audio's length now; it is settled in the transaction that completes the job
         hold = await services.billing.reserve(
             _principal(job), "hear.batch.minutes", audio.duration, ttl=HOLD_TTL_S + audio.duration
         )
     except ApiError as e:
-        raise await _fail(ctx, f"{e.code}: {e.message}") from None
+        raise PermanentJobError(f"{e.code}: {e.message}") from None
     ctx.on_abort.append(lambda: services.billing.release(hold))
     pcm = audio.samples if audio.samples.ndim == 2 else audio.samples.reshape(1, -1)
     segments, words, speakers = await asyncio.to_thread(_transcribe, stt_engine(services), pcm, options)

@@ -2,7 +2,9 @@
 
 Claiming uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so many worker processes never take the
 same job; on SQLite (one in-process worker) a compare-and-swap UPDATE does the same job. A
-running job whose lease lapsed (its worker died) is claimable again, so nothing is lost.
+running job whose lease lapsed (its worker died) is claimable again, so nothing is lost, unless
+that was its last attempt: then :meth:`JobQueue.fail_abandoned` fails it, so a job that kills its
+worker every time cannot loop forever.
 """
 
 from __future__ import annotations
@@ -65,10 +67,20 @@ class JobQueue:
     def _claimable(self, kinds: list[str], now: int):  # noqa: ANN202 - SQL expression
         return and_(
             Job.kind.in_(kinds),
+            Job.attempts < Job.max_attempts,
             or_(
                 and_(Job.status == "queued", Job.run_after <= now),
                 and_(Job.status == "running", Job.lease_until < now),
             ),
+        )
+
+    def _abandoned(self, kinds: list[str], now: int):  # noqa: ANN202 - SQL expression
+        """Out of attempts yet not finished: its worker died on the last one (lease lapsed, or
+        re-queued by :meth:`release_all_running`)."""
+        return and_(
+            Job.kind.in_(kinds),
+            Job.attempts >= Job.max_attempts,
+            or_(Job.status == "queued", and_(Job.status == "running", Job.lease_until < now)),
         )
 
     async def claim(self, kinds: list[str], worker_id: str) -> Job | None:
@@ -143,12 +155,39 @@ class JobQueue:
         to the same transaction, so they happen exactly once: all of them, or none and a retry."""
         return await self._finish(job_id, worker_id, within, status="completed", result=result, error=None)
 
-    async def fail(self, job: Job, worker_id: str, error: str, *, permanent: bool) -> bool:
-        """Retry with exponential backoff until ``max_attempts``, then mark failed."""
+    async def fail(self, job: Job, worker_id: str, error: str, *, permanent: bool) -> str | None:
+        """Retry with exponential backoff until ``max_attempts``, then mark failed.
+
+        Returns the job's new status (``queued`` for a retry, or ``failed``), or None when the job
+        was no longer this worker's (cancelled or taken over) and nothing changed.
+        """
         if permanent or job.attempts >= job.max_attempts:
-            return await self._finish(job.id, worker_id, status="failed", error=error)
-        backoff = min(300_000, 1000 * 2**job.attempts)
-        return await self._finish(job.id, worker_id, status="queued", error=error, run_after=now_ms() + backoff)
+            status, values = "failed", {}
+        else:
+            status, values = "queued", {"run_after": now_ms() + min(300_000, 1000 * 2**job.attempts)}
+        return status if await self._finish(job.id, worker_id, status=status, error=error, **values) else None
+
+    async def fail_abandoned(self, kinds: list[str]) -> list[tuple[Job, str]]:
+        """Fail the jobs of ``kinds`` whose worker died on their last attempt; returns each with its error.
+
+        Read first, so an idle poll takes no write lock; each row is then failed only if it still
+        qualifies (a concurrent reaper or a late heartbeat wins), so exactly one caller gets it.
+        """
+        now = now_ms()
+        failed = []
+        async with self.db.session() as s:
+            for job in (await s.scalars(select(Job).where(self._abandoned(kinds, now)).limit(100))).all():
+                error = f"attempt {job.attempts} of {job.max_attempts} was lost: its worker stopped without finishing"
+                res = await s.execute(
+                    update(Job)
+                    .where(Job.id == job.id, self._abandoned(kinds, now))
+                    .values(status="failed", error=error, lease_until=None, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if res.rowcount == 1:
+                    failed.append((job, error))
+            await s.commit()
+        return failed
 
     async def cancel(self, job_id: str, org_id: str) -> Job | None:
         """queued/running → cancelled; a terminal job is returned unchanged (idempotent)."""

@@ -3,6 +3,11 @@
 Product modules register a coroutine per job kind with :func:`handler`. The server runs one
 in-process worker (the only one on SQLite); ``pyai worker`` runs more as separate processes on
 PostgreSQL, each claiming with ``SKIP LOCKED``.
+
+A kind whose job stands for a resource the client polls (a design, a clone) also registers an
+``on_failure`` hook: the worker calls it once the job is failed for good, however that happened (a
+:class:`PermanentJobError`, the last retry of any other error, or a worker that died on the last
+attempt), so the resource says ``failed`` and why instead of staying in progress forever.
 """
 
 from __future__ import annotations
@@ -45,12 +50,17 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], Awaitable[dict[str, Any]]]
+#: Called with the job's context and the reason once the job is ``failed``; must be idempotent.
+FailureHook = Callable[[JobContext, str], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
+FAILURE_HOOKS: dict[str, FailureHook] = {}
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
+def handler(kind: str, *, on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
+        if on_failure is not None:
+            FAILURE_HOOKS[kind] = on_failure
         return fn
 
     return register
@@ -69,7 +79,10 @@ class Worker:
         queue.listeners.append(self._wake.set)
 
     async def run_one(self) -> bool:
-        job = await self.queue.claim(sorted(HANDLERS), self.worker_id)
+        kinds = sorted(HANDLERS)
+        for job, reason in await self.queue.fail_abandoned(kinds):
+            await self._failed(JobContext(job, self.queue, self.worker_id, self.services), reason)
+        job = await self.queue.claim(kinds, self.worker_id)
         if job is None:
             return False
         ctx = JobContext(job, self.queue, self.worker_id, self.services)
@@ -81,10 +94,10 @@ class Worker:
             if not completed:
                 log.info("job %s finished but was cancelled or taken over; result dropped", job.id)
         except PermanentJobError as e:
-            await self.queue.fail(job, self.worker_id, str(e), permanent=True)
+            await self._fail(ctx, str(e), permanent=True)
         except Exception as e:  # a bug or transient fault: retried with backoff
             log.exception("job %s (%s) attempt %d failed", job.id, job.kind, job.attempts)
-            await self.queue.fail(job, self.worker_id, f"{type(e).__name__}: {e}", permanent=False)
+            await self._fail(ctx, f"{type(e).__name__}: {e}", permanent=False)
         finally:
             beat.cancel()
             for undo in [] if completed else ctx.on_abort:
@@ -92,6 +105,19 @@ class Worker:
         for cleanup in ctx.after_commit if completed else []:
             cleanup()
         return True
+
+    async def _fail(self, ctx: JobContext, reason: str, *, permanent: bool) -> None:
+        if await self.queue.fail(ctx.job, self.worker_id, reason, permanent=permanent) == "failed":
+            await self._failed(ctx, reason)
+
+    async def _failed(self, ctx: JobContext, reason: str) -> None:
+        """Run the kind's ``on_failure`` hook; a hook's own error is logged (the job stays failed)."""
+        if (hook := FAILURE_HOOKS.get(ctx.job.kind)) is None:
+            return
+        try:
+            await hook(ctx, reason)
+        except Exception:
+            log.exception("job %s (%s): on_failure hook failed", ctx.job.id, ctx.job.kind)
 
     async def _heartbeat(self, job_id: str) -> None:
         interval = self.queue.lease_ms / 3000

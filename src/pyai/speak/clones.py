@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
+from sqlalchemy import update
 
 from pyai.audio.decode import decode_audio
 from pyai.engines.stt.base import SpeechToText
@@ -66,7 +67,20 @@ def _build(data: bytes, stt: SpeechToText, max_seconds: float) -> tuple[dict, di
     return spec.to_dict(), profile.to_dict()
 
 
-@handler("voice.clone")
+async def mark_failed(ctx: JobContext, reason: str) -> None:
+    """``on_failure``: the clone says ``failed`` and why, and its reference recording is not kept."""
+    voice_id = ctx.job.payload["voice_id"]
+    async with ctx.services.db.session() as s:
+        await s.execute(
+            update(CustomVoice)
+            .where(CustomVoice.id == voice_id, CustomVoice.status == "pending")
+            .values(status="failed", error=reason)
+        )
+        await s.commit()
+    ctx.services.blobs.delete(reference_key(voice_id))
+
+
+@handler("voice.clone", on_failure=mark_failed)
 async def process_clone(ctx: JobContext) -> dict:
     services = ctx.services
     voice_id = ctx.job.payload["voice_id"]
@@ -80,9 +94,6 @@ async def process_clone(ctx: JobContext) -> dict:
                 _build, data, stt_engine(services), services.settings.max_batch_audio_seconds
             )
         except CloneError as e:
-            voice.status, voice.error = "failed", str(e)
-            await s.commit()
-            services.blobs.delete(reference_key(voice_id))
             raise PermanentJobError(str(e)) from None
         voice.status, voice.spec, voice.profile = "ready", spec, profile
         await s.commit()

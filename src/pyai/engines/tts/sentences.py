@@ -10,6 +10,16 @@ import re
 MAX_CHUNK = 220
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
 _CLAUSE = re.compile(r"(?<=[,;])\s+")
+#: What the (English) flite voices say: other scripts come out as a short silence, symbols as nothing.
+_SAYABLE = re.compile(r"[A-Za-z0-9]")
+
+
+UNSPEAKABLE = "nothing in it can be spoken (it needs a letter A-Z or a digit)"
+
+
+def speakable(text: str) -> bool:
+    """True when ``text`` has something to say: at least one letter A-Z or digit (else see ``UNSPEAKABLE``)."""
+    return _SAYABLE.search(text) is not None
 
 
 def split_sentences(text: str) -> list[str]:
