@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from pyai.api.bodies import json_body
 from pyai.api.contract_docs import documented
 from pyai.api.voices import base_url
+from pyai.closed_model import ClosedModel
 from pyai.gateway.auth import authorize
 from pyai.gateway.errors import not_found
 from pyai.gateway.principal import Principal
@@ -22,8 +23,7 @@ from pyai.store.voice_models import CustomVoice, VoiceDesign
 router = APIRouter()
 
 
-class DesignAttributesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DesignAttributesIn(ClosedModel):
     gender: str | None = Field(default=None, max_length=16)
     age: str | None = Field(default=None, max_length=16)
     accent: str | None = Field(default=None, max_length=64)
