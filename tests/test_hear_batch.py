@@ -152,8 +152,8 @@ def test_oversized_upload_rejected(tmp_path) -> None:  # noqa: ANN001
     srv = Server(tmp_path, {"PYAI_MAX_UPLOAD_BYTES": "50000"}).start()
     try:
         key = srv.create_key()["api_key"]
-        body = assert_problem(transcribe(srv, key, flite_wav(SENTENCE)), 400, "payload_too_large")
-        assert body["param"] == "file"
+        body = assert_problem(transcribe(srv, key, flite_wav(SENTENCE)), 413, "payload_too_large")
+        assert body["param"] == "file" and "50000-byte" in body["detail"]
     finally:
         srv.stop()
 

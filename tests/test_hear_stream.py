@@ -214,7 +214,7 @@ def test_bad_frames_get_errors_and_session_survives(sqlite_server: Server, strea
 
     frames = asyncio.run(go())
     errors = of(frames, "error")
-    assert [e["code"] for e in errors] == ["invalid_frame", "invalid_frame", "invalid_audio", "invalid_frame"]
+    assert [e["code"] for e in errors] == ["invalid_json", "invalid_frame", "invalid_audio", "invalid_frame"]
     assert of(frames, "final") and frames[-1]["type"] == "usage"
 
 

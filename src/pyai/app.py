@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from pyai.api import (
+    body_limits,
     error_handlers,
     files,
     identity,
@@ -26,7 +27,7 @@ from pyai.api import (
 )
 from pyai.contract import HTTP_METHODS, seed_spec
 from pyai.jobs.worker import Worker
-from pyai.middleware import RequestIdMiddleware
+from pyai.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from pyai.realtime import hear_stream
 from pyai.services import Services
 from pyai.settings import Settings
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     not_implemented.install(app)
     error_handlers.install(app)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limits.BodyLimits(settings))
+    app.add_middleware(RequestIdMiddleware)  # outermost: the body guard's 413 carries the request id
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

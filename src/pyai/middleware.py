@@ -1,4 +1,4 @@
-"""Pure-ASGI middleware (no per-request task overhead): request ids and access logging."""
+"""Pure-ASGI middleware (no per-request task overhead): request ids, access logging, body limits."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
+from typing import Protocol
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pyai.gateway.errors import ProblemError
 from pyai.logging_setup import REQUEST_ID
 
 access_log = logging.getLogger("pyai.access")
@@ -53,3 +56,76 @@ class RequestIdMiddleware:
                     (time.perf_counter() - started) * 1000,
                 )
             REQUEST_ID.reset(token)
+
+
+class BodyLimit(Protocol):
+    max_bytes: int
+
+    def problem(self) -> ProblemError: ...
+
+
+def _declared_length(scope: Scope) -> int | None:
+    try:
+        return int(Headers(scope=scope).get("content-length", ""))
+    except ValueError:  # absent (chunked) or malformed: counting as it arrives still applies
+        return None
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body past its route's limit while it arrives: a 413 Problem, nothing buffered.
+
+    A declared Content-Length over the limit is refused before the app runs. Otherwise the bytes are
+    counted as the app reads them; at the first chunk past the limit the 413 goes out at once and
+    the app is told the client left (``http.disconnect``). Whatever the app does next — raise, or
+    catch that and answer 400 as multipart parsing does — is dropped, so the 413 is what the client
+    gets. It says ``Connection: close``: the server stops reading rather than draining the rest.
+    """
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[Scope], BodyLimit]) -> None:
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope)
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit.max_bytes:
+            await self._refuse(scope, receive, send, limit)
+            return
+        received = 0
+        refused = responding = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit.max_bytes:
+                    refused = True
+                    if not responding:  # too late for a 413 once the app has answered; just stop reading
+                        await self._refuse(scope, receive, send, limit)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal responding
+            if refused:
+                return
+            responding = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: BodyLimit) -> None:
+        response = limit.problem().response(scope.get("state", {}).get("request_id"))
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)

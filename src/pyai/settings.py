@@ -51,8 +51,9 @@ class Settings(BaseSettings):
     sandbox_daily_unit_cap: int = 3600
     sandbox_mints_per_hour: int = 10
 
-    # Uploads.
+    # Request bodies (refused with 413 while they arrive; see api/body_limits.py).
     max_upload_bytes: int = 25 * 1024 * 1024
+    max_json_bytes: int = 1024 * 1024  # every non-upload body; the contract's largest is ~400 kB
     # Decoded audio length: compressed audio can expand ~1000x (an hour of silence is a 0.5 MB FLAC),
     # so decoding stops at these. Batch holds a full 25 MB upload of 128 kbit/s MP3; jobs take longer files.
     max_batch_audio_seconds: float = Field(default=1800.0, gt=0)

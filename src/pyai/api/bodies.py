@@ -1,34 +1,26 @@
-"""Body parsing after authentication, with contract-shaped errors that name the bad field."""
+"""Body parsing after authentication, with contract-shaped errors that name the bad field.
+
+Sizes are enforced before this runs, while the body arrives (``body_limits``, 413); JSON is
+parsed by ``safe_json`` so a deeply nested body is a 400, not a blown recursion limit.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
 from fastapi import Request, UploadFile
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from pyai import safe_json
+from pyai.api.body_limits import too_large
 from pyai.gateway.errors import ProblemError, bad_request
 
 M = TypeVar("M", bound=BaseModel)
 
-#: Allowance for multipart framing and text fields on top of the file-size limit.
-MULTIPART_OVERHEAD = 64 * 1024
-
 
 def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-def _too_large(limit: int, param: str) -> ProblemError:
-    return ProblemError(
-        400,
-        "payload_too_large",
-        f"{param}: upload exceeds the {limit}-byte limit.",
-        title="Payload too large",
-        param=param,
-    )
 
 
 async def json_body(request: Request, model: type[M]) -> M:
@@ -41,14 +33,18 @@ async def json_body(request: Request, model: type[M]) -> M:
             title="Unsupported media type",
             param="Content-Type",
         )
-    raw = await request.body()
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ProblemError(
-            400, "invalid_json", f"Request body is not valid JSON: {e}", title="Invalid JSON", param="body"
-        ) from None
+        data = safe_json.loads(await request.body())
+    except safe_json.InvalidJSON as e:
+        raise ProblemError(400, "invalid_json", f"Request body {e}.", title="Invalid JSON", param="body") from None
     return validated(model, data)
+
+
+async def optional_json_body(request: Request, model: type[M]) -> M | None:
+    """``json_body`` for a body the contract makes optional: an empty one is ``None``."""
+    if not await request.body():  # Starlette keeps the body, so json_body reads it again for free
+        return None
+    return await json_body(request, model)
 
 
 def validated(model: type[M], data: object) -> M:
@@ -56,14 +52,14 @@ def validated(model: type[M], data: object) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
+        err = e.errors(include_url=False, include_context=False, include_input=False)[0]
         field = ".".join(str(p) for p in err["loc"]) or "body"
-        more = f" (and {len(e.errors()) - 1} more problem(s))" if len(e.errors()) > 1 else ""
+        more = f" (and {e.error_count() - 1} more problem(s))" if e.error_count() > 1 else ""
         raise bad_request(f"{field}: {err['msg']}{more}", param=field) from None
 
 
-async def multipart_form(request: Request, max_file_bytes: int, file_param: str) -> FormData:
-    """Read a multipart form, refusing oversized uploads before buffering them."""
+async def multipart_form(request: Request, file_param: str) -> FormData:
+    """Read a multipart form (its size was checked as it arrived, by the body-limit middleware)."""
     if _media_type(request) != "multipart/form-data":
         raise ProblemError(
             400,
@@ -72,9 +68,6 @@ async def multipart_form(request: Request, max_file_bytes: int, file_param: str)
             title="Unsupported media type",
             param="Content-Type",
         )
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_file_bytes + MULTIPART_OVERHEAD:
-        raise _too_large(max_file_bytes, file_param)
     try:
         return await request.form(max_files=4, max_fields=64)
     except Exception as e:  # malformed multipart framing
@@ -82,7 +75,8 @@ async def multipart_form(request: Request, max_file_bytes: int, file_param: str)
 
 
 async def read_upload(form: FormData, name: str, max_bytes: int) -> tuple[bytes, str]:
-    """The bytes and filename of file part ``name``; 400s for missing, empty or oversized parts."""
+    """The bytes and filename of file part ``name``: 400 when missing or empty, 413 when over ``max_bytes``
+    (the body fits its limit, which allows for framing, but this part alone does not)."""
     part = form.get(name)
     if part is None:
         raise bad_request(f"{name}: a file part named '{name}' is required.", param=name)
@@ -90,7 +84,7 @@ async def read_upload(form: FormData, name: str, max_bytes: int) -> tuple[bytes,
         raise bad_request(f"{name}: must be a file upload, not a text field.", param=name)
     data = await part.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise _too_large(max_bytes, name)
+        raise too_large(max_bytes, name)
     if not data:
         raise bad_request(f"{name}: the uploaded file is empty.", param=name, code="empty_audio")
     return data, part.filename or name

@@ -76,7 +76,7 @@ async def remove_kb(request: Request, id: str, p: Principal = authorize(SCOPE)) 
 )
 async def upload_document(request: Request, id: str, p: Principal = authorize(SCOPE)) -> JSONResponse:  # noqa: A002
     services = request.app.state.services
-    form = await multipart_form(request, services.settings.max_upload_bytes, "file")
+    form = await multipart_form(request, "file")
     data, filename = await read_upload(form, "file", services.settings.max_upload_bytes)
     declared = str(form.get("content_type")) if form.get("content_type") else None
     doc = await add_document(services, p.org_id, id, filename, data, declared)

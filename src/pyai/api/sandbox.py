@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from limits import RateLimitItemPerHour
 from pydantic import BaseModel, Field
 
+from pyai.api.bodies import optional_json_body
+from pyai.api.contract_docs import documented
 from pyai.gateway import identity, scopes
 from pyai.gateway.errors import ProblemError
 
@@ -31,14 +33,13 @@ def source_network(request: Request) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
-@router.post(
-    "/v1/sandbox/keys", status_code=201, operation_id="createSandboxKey", summary="Mint a sandbox key (no auth)"
-)
-async def create_sandbox_key(request: Request, body: SandboxKeyRequest | None = None) -> dict:
+@router.post("/v1/sandbox/keys", status_code=201, **documented("/v1/sandbox/keys", "post"))
+async def create_sandbox_key(request: Request) -> dict:
     services = request.app.state.services
     settings = services.settings
     if not settings.sandbox_enabled:
         raise ProblemError(404, "not_found", "Sandbox-key minting is disabled on this deployment.")
+    body = await optional_json_body(request, SandboxKeyRequest)  # a bad body spends no mint
     item = RateLimitItemPerHour(settings.sandbox_mints_per_hour)
     await services.gateway.rate.hit("sandbox:" + source_network(request), item=item)
     label = _LABEL_JUNK.sub("", (body.label if body else None) or "").strip()[:64] or "sandbox"

@@ -35,7 +35,7 @@ async def _parse(request: Request) -> tuple[JobOptions, str | None, bytes | None
     """Options, the one audio source, and a hash of the request for idempotency."""
     settings = request.app.state.services.settings
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        form = await multipart_form(request, settings.max_upload_bytes, "audio")
+        form = await multipart_form(request, "audio")
         if form.get("audio_url"):
             raise bad_request(
                 "audio_url: give exactly one source (audio_url or an audio upload), not both.", param="audio_url"

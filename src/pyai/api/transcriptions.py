@@ -28,7 +28,7 @@ async def create_transcription(
 ) -> Response:
     services = request.app.state.services
     limit = services.settings.max_upload_bytes
-    form = await multipart_form(request, limit, "file")
+    form = await multipart_form(request, "file")
     model = str(form.get("model") or "pyai-hear")
     if model not in MODELS:
         raise bad_request(f"model: unknown model {model!r}; use one of {', '.join(MODELS)}.", param="model")

@@ -32,7 +32,7 @@ async def list_clones(request: Request, p: Principal = authorize("voice:clone"))
 async def create_clone(request: Request, p: Principal = authorize("voice:clone")) -> dict:
     services = request.app.state.services
     limit = services.settings.max_upload_bytes
-    form = await multipart_form(request, limit, "file")
+    form = await multipart_form(request, "file")
     name = str(form.get("name") or "").strip()
     if not name or len(name) > 128:
         raise bad_request("name: a voice name of 1-128 characters is required.", param="name")

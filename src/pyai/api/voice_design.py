@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from pyai.api.bodies import json_body
 from pyai.api.contract_docs import documented
 from pyai.api.voices import base_url
+from pyai.closed_model import ClosedModel
 from pyai.engines.tts.sentences import UNSPEAKABLE, speakable
 from pyai.gateway.auth import authorize
 from pyai.gateway.errors import not_found
@@ -24,8 +25,7 @@ from pyai.store.voice_models import CustomVoice, VoiceDesign
 router = APIRouter()
 
 
-class DesignAttributesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DesignAttributesIn(ClosedModel):
     gender: str | None = Field(default=None, max_length=16)
     age: str | None = Field(default=None, max_length=16)
     accent: str | None = Field(default=None, max_length=64)

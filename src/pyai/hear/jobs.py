@@ -13,11 +13,12 @@ import json
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyai.audio.decode import AudioDecodeError, decode_audio
+from pyai.closed_model import ClosedModel
 from pyai.engines.stt.base import Transcript
 from pyai.gateway.errors import ApiError, bad_request
 from pyai.gateway.principal import Principal
@@ -41,15 +42,14 @@ LINK_TTL_S = 7 * 24 * 3600
 HOLD_TTL_S = 600.0
 
 
-class JobOptions(BaseModel):
+class JobOptions(ClosedModel):
     """How to process a job: the fields shared by the JSON and multipart forms of the request."""
 
-    model_config = ConfigDict(extra="forbid")
     model: str = "pyai-hear-telephony"
     channel: bool = False
     diarize: bool = False
     numerals: bool = False
-    output_formats: list[str] = Field(default_factory=lambda: ["json"])
+    output_formats: list[str] = Field(default_factory=lambda: ["json"], max_length=len(OUTPUT_FORMATS))
     webhook_url: str | None = Field(default=None, max_length=2048)
 
     def validate(self, test_mode: bool) -> None:

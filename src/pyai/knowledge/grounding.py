@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,12 @@ class GroundingConfig:
 
 def _number(frame: dict, name: str, kind: type, lo: float, hi: float, default: Any) -> Any:
     value = frame.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))  # 1e999 parses as inf; NaN parses too
+        or (kind is int and value != int(value))
+    ):
         raise ValueError(f"{name}: expected {'an integer' if kind is int else 'a number'}")
     if not lo <= value <= hi:
         raise ValueError(f"{name}: must be between {lo:g} and {hi:g}")

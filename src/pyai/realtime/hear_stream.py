@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from pyai import safe_json
 from pyai.gateway.errors import ApiError
 from pyai.gateway.streaming_hold import StreamingHold
 from pyai.hear.engine import stt_engine
@@ -122,11 +122,15 @@ class _Stream:
         if text.strip() == "EOF":
             await self.send_events(await asyncio.to_thread(self.session.flush))
             return False
+        if len(text) > MAX_FRAME_BYTES:  # a control frame is tiny; do not even scan a huge one
+            await self._soft_error("frame_too_large", f"text frames must be at most {MAX_FRAME_BYTES} characters")
+            return True
         try:
-            frame = json.loads(text)
-            kind = frame.get("type") if isinstance(frame, dict) else None
-        except ValueError:
-            kind = None
+            frame = safe_json.loads(text)
+        except safe_json.InvalidJSON as e:
+            await self._soft_error("invalid_json", f"Text frame {e}. Text frames are JSON or the literal EOF.")
+            return True
+        kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "commit":
             await self.send_events(await asyncio.to_thread(self.session.flush))
         elif kind == "config":
