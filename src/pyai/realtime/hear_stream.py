@@ -17,10 +17,12 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from pyai.gateway.auth import caller
+from pyai.gateway.principal import Principal
 from pyai.hear.engine import stt_engine
 from pyai.hear.streaming import StreamOptions, StreamSession
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
-from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, admitted, reject
+from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, leased, reject
 
 log = logging.getLogger("pyai.hear.stream")
 router = APIRouter()
@@ -190,10 +192,10 @@ class _Closed(Exception):
 
 
 @router.websocket("/v1/audio/transcriptions/stream")
-async def transcription_stream(ws: WebSocket) -> None:
+async def transcription_stream(ws: WebSocket, principal: Principal = caller()) -> None:
     services = ws.app.state.services
-    async with admitted(ws, "hear:stream", billable=True) as principal:
-        if principal is None:
+    async with leased(ws, principal) as accepted:
+        if not accepted:
             return
         try:
             options = parse_options(dict(ws.query_params))
