@@ -180,8 +180,8 @@ def test_served_openapi_covers_every_contract_operation(server: Server) -> None:
     assert not missing, f"operations missing from /openapi.json: {sorted(missing)}"
 
 
-def test_unbuilt_operations_answer_501_problem(server: Server) -> None:
+def test_unbuilt_operations_answer_501_problem(server: Server, key: dict) -> None:
     doc = httpx.get(server.url + "/openapi.json").json()
     assert "/v1/agents" in doc["paths"]
-    resp = httpx.get(server.url + "/v1/trace/exposure")
+    resp = httpx.get(server.url + "/v1/trace/exposure", headers=server.headers(key["api_key"]))
     assert_problem(resp, 501, "not_implemented")

@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from pyai.api import (
@@ -21,11 +21,15 @@ from pyai.api import (
     speech,
     transcription_jobs,
     transcriptions,
+    upgrade_required,
     voice_clones,
     voice_design,
     voices,
 )
-from pyai.contract import HTTP_METHODS, seed_spec
+from pyai.api.served import served_operations
+from pyai.contract import HTTP_METHODS, seed_operations, seed_spec
+from pyai.gateway import access
+from pyai.gateway.auth import guard
 from pyai.jobs.worker import Worker
 from pyai.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from pyai.realtime import hear_stream
@@ -104,10 +108,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await worker.stop()
             await services.close()
 
-    app = FastAPI(title="PyAI API", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    # Every route, built or stub, HTTP or WebSocket, is admitted by ``guard`` per the access table.
+    app = FastAPI(title="PyAI API", lifespan=lifespan, docs_url="/docs", redoc_url=None, dependencies=[Depends(guard)])
     for router in ROUTERS:
         app.include_router(router)
     not_implemented.install(app)
+    upgrade_required.install(app)
+    access.audit(served_operations(app), seed_operations())
     error_handlers.install(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limits.BodyLimits(settings))
     app.add_middleware(RequestIdMiddleware)  # outermost: the body guard's 413 carries the request id

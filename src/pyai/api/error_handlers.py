@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 
 from pyai.engines.stt.base import EngineUnavailable
 from pyai.gateway.errors import ApiError, ProblemError
 from pyai.gateway.limits import RETRY_AFTER_S, LimitsUnavailable
+from pyai.realtime.admission import reject_error, reject_limits_unavailable
 
 log = logging.getLogger("pyai.errors")
 
@@ -53,7 +55,10 @@ def validation_problem(exc: RequestValidationError) -> ProblemError:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError):  # noqa: ANN202
+    async def _api_error(conn: HTTPConnection, exc: ApiError):  # noqa: ANN202
+        if isinstance(conn, WebSocket):  # browsers cannot read a refused handshake: say it in-band
+            await reject_error(conn, exc)
+            return None
         return exc.response()
 
     @app.exception_handler(ProblemError)
@@ -89,7 +94,10 @@ def install(app: FastAPI) -> None:
         ).response(request_id(request))
 
     @app.exception_handler(LimitsUnavailable)
-    async def _limits(request: Request, exc: LimitsUnavailable):  # noqa: ANN202
+    async def _limits(request: HTTPConnection, exc: LimitsUnavailable):  # noqa: ANN202
+        if isinstance(request, WebSocket):
+            await reject_limits_unavailable(request)
+            return None
         return ProblemError(
             503,
             "limits_unavailable",

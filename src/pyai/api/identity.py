@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from pyai.gateway.auth import authorize
+from pyai.gateway.auth import caller
 from pyai.gateway.principal import Principal
 
 router = APIRouter(tags=["Identity"])
 
 
 @router.get("/v1/me", operation_id="getMe", summary="Introspect the calling key (whoami)")
-async def get_me(request: Request, p: Principal = authorize(allow_suspended=True)) -> dict:
+async def get_me(request: Request, p: Principal = caller()) -> dict:
     services = request.app.state.services
     settings = services.settings
     billing = services.billing

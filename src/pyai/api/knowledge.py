@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from pyai.api.bodies import json_body, multipart_form, read_upload
-from pyai.gateway.auth import authorize
+from pyai.gateway.auth import caller
 from pyai.gateway.principal import Principal
 from pyai.knowledge.models import KnowledgeBase
 from pyai.knowledge.service import add_document, delete_kb, kb_view, search_kb
@@ -16,7 +16,6 @@ from pyai.store.ids import new_id
 from pyai.store.tenancy import get_owned, owned
 
 router = APIRouter(tags=["Knowledge (extension)"])
-SCOPE = "omni:session"
 
 
 class KnowledgeBaseIn(BaseModel):
@@ -30,7 +29,7 @@ class KnowledgeBaseIn(BaseModel):
     summary="Create a knowledge base",
     description="A container of documents that Cue (and Omni) ground answers in.",
 )
-async def create_kb(request: Request, p: Principal = authorize(SCOPE)) -> JSONResponse:
+async def create_kb(request: Request, p: Principal = caller()) -> JSONResponse:
     services = request.app.state.services
     body = await json_body(request, KnowledgeBaseIn)
     kb = KnowledgeBase(id=new_id("kb"), org_id=p.org_id, name=body.name, description=body.description)
@@ -41,7 +40,7 @@ async def create_kb(request: Request, p: Principal = authorize(SCOPE)) -> JSONRe
 
 
 @router.get("/v1/knowledge-bases", summary="List knowledge bases", description="Newest first.")
-async def list_kbs(request: Request, limit: int = Query(20, ge=1, le=100), p: Principal = authorize(SCOPE)) -> dict:
+async def list_kbs(request: Request, limit: int = Query(20, ge=1, le=100), p: Principal = caller()) -> dict:
     services = request.app.state.services
     async with services.db.session() as s:
         rows = (
@@ -55,7 +54,7 @@ async def list_kbs(request: Request, limit: int = Query(20, ge=1, le=100), p: Pr
 
 
 @router.get("/v1/knowledge-bases/{id}", summary="Get a knowledge base")
-async def get_kb(request: Request, id: str, p: Principal = authorize(SCOPE)) -> dict:  # noqa: A002
+async def get_kb(request: Request, id: str, p: Principal = caller()) -> dict:  # noqa: A002
     services = request.app.state.services
     async with services.db.session() as s:
         kb = await get_owned(s, KnowledgeBase, id, p.org_id, "knowledge base")
@@ -63,7 +62,7 @@ async def get_kb(request: Request, id: str, p: Principal = authorize(SCOPE)) -> 
 
 
 @router.delete("/v1/knowledge-bases/{id}", summary="Delete a knowledge base and its documents")
-async def remove_kb(request: Request, id: str, p: Principal = authorize(SCOPE)) -> dict:  # noqa: A002
+async def remove_kb(request: Request, id: str, p: Principal = caller()) -> dict:  # noqa: A002
     await delete_kb(request.app.state.services, p.org_id, id)
     return {"id": id, "object": "knowledge_base", "deleted": True}
 
@@ -74,7 +73,7 @@ async def remove_kb(request: Request, id: str, p: Principal = authorize(SCOPE)) 
     summary="Add a document",
     description="Multipart `file` (.txt, .md or .pdf; optional `content_type`), chunked and indexed.",
 )
-async def upload_document(request: Request, id: str, p: Principal = authorize(SCOPE)) -> JSONResponse:  # noqa: A002
+async def upload_document(request: Request, id: str, p: Principal = caller()) -> JSONResponse:  # noqa: A002
     services = request.app.state.services
     form = await multipart_form(request, "file")
     data, filename = await read_upload(form, "file", services.settings.max_upload_bytes)
@@ -105,6 +104,6 @@ async def search(
     id: str,
     q: str = Query(..., max_length=2000),  # noqa: A002
     k: int = Query(3, ge=1, le=20),
-    p: Principal = authorize(SCOPE),
+    p: Principal = caller(),
 ) -> dict:
     return {"object": "list", "data": await search_kb(request.app.state.services, p.org_id, id, q, k)}

@@ -1,56 +1,53 @@
 """Answer ``501 not_implemented`` for contract operations whose product has not landed yet.
 
 Generated from the seed spec at startup, so the served API always covers the whole contract
-and a client gets a clear Problem instead of a 404 for a documented path.
+and a client gets a clear answer instead of a 404 for a documented path. Stubs sit behind the
+same app-wide guard as built routes, so a caller still gets 401/403/429 first. An unbuilt
+WebSocket is admitted like a built one, then closed in-band with ``not_implemented`` and 4501
+(its plain-HTTP ``GET`` answers 426, see ``upgrade_required``).
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.routing import APIRoute, APIWebSocketRoute
+from fastapi import FastAPI, WebSocket
 
-from pyai.contract import seed_operations, seed_spec
+from pyai.api.served import served_operations
+from pyai.contract import seed_operations, seed_spec, websocket_paths
 from pyai.gateway.errors import ProblemError
+from pyai.realtime.admission import CLOSE_NOT_IMPLEMENTED, reject
 
 
-def _flatten(routes: list) -> list:
-    """FastAPI keeps included routers as nested entries; walk into them (no prefixes are used)."""
-    flat = []
-    for route in routes:
-        nested = getattr(route, "original_router", None)
-        flat += _flatten(nested.routes) if nested is not None else [route]
-    return flat
-
-
-def implemented(app: FastAPI) -> set[tuple[str, str]]:
-    ops: set[tuple[str, str]] = set()
-    for route in _flatten(app.routes):
-        if isinstance(route, APIRoute):
-            ops |= {(m, route.path) for m in route.methods}
-        elif isinstance(route, APIWebSocketRoute):
-            ops.add(("GET", route.path))
-    return ops
+def _message(method: str, path: str) -> str:
+    return f"{method} {path} is part of the PyAI contract but not built in this server yet."
 
 
 def missing_operations(app: FastAPI) -> list[tuple[str, str]]:
-    return sorted(seed_operations() - implemented(app))
+    wanted = seed_operations() | {("GET", path) for path in websocket_paths()}
+    return sorted(wanted - served_operations(app))
 
 
 def _stub(method: str, path: str):  # noqa: ANN202 - an endpoint coroutine
     async def not_implemented() -> None:
-        raise ProblemError(
-            501,
-            "not_implemented",
-            f"{method} {path} is part of the PyAI contract but not built in this server yet.",
-            title="Not implemented",
-        )
+        raise ProblemError(501, "not_implemented", _message(method, path), title="Not implemented")
+
+    return not_implemented
+
+
+def _socket_stub(path: str):  # noqa: ANN202 - a WebSocket endpoint coroutine
+    async def not_implemented(ws: WebSocket) -> None:
+        await reject(ws, "not_implemented", _message("GET", path), CLOSE_NOT_IMPLEMENTED)
 
     return not_implemented
 
 
 def install(app: FastAPI) -> None:
+    """Call after the product routers are included: stubs fill only what they left out."""
     spec = seed_spec()["paths"]
+    sockets = set(websocket_paths())
     for method, path in missing_operations(app):
+        if path in sockets:
+            app.add_api_websocket_route(path, _socket_stub(path))
+            continue
         op = spec[path][method.lower()]
         app.add_api_route(
             path,

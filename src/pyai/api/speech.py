@@ -15,7 +15,7 @@ from pyai.api.contract_docs import documented
 from pyai.audio.encode import CONTENT_TYPES
 from pyai.engines.tts.base import NATIVE_RATE
 from pyai.engines.tts.sentences import split_sentences
-from pyai.gateway.auth import authorize
+from pyai.gateway.auth import caller
 from pyai.gateway.pricing import format_units
 from pyai.gateway.principal import Principal
 from pyai.speak.library import resolve_voice
@@ -61,9 +61,7 @@ class SpeechRequest(BaseModel):
 
 
 @router.post("/v1/audio/speech", **documented("/v1/audio/speech", "post"))
-async def create_speech(
-    request: Request, p: Principal = authorize("voice:synthesize", billable=True)
-) -> StreamingResponse:
+async def create_speech(request: Request, p: Principal = caller()) -> StreamingResponse:
     """The body always streams. One sentence also carries its exact ``x-pyai-units``: flite fixes
     its length before the vocoder runs, so the header can leave ahead of the audio.
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from pyai.api.bodies import form_bool, json_body, multipart_form, read_upload, validated
 from pyai.api.contract_docs import documented
 from pyai.api.voices import base_url
-from pyai.gateway.auth import authorize
+from pyai.gateway.auth import caller
 from pyai.gateway.errors import bad_request, not_found
 from pyai.gateway.idempotency import request_hash
 from pyai.gateway.principal import Principal
@@ -75,7 +75,7 @@ async def _parse(request: Request) -> tuple[JobOptions, str | None, bytes | None
 
 
 @router.post("/v1/transcription/jobs", **documented("/v1/transcription/jobs", "post"))
-async def create(request: Request, p: Principal = authorize("transcribe:jobs", billable=True)) -> JSONResponse:
+async def create(request: Request, p: Principal = caller()) -> JSONResponse:
     services = request.app.state.services
     idem_key = services.idempotency.validate(request.headers.get("idempotency-key"))
     options, audio_url, upload, digest = await _parse(request)
@@ -97,7 +97,7 @@ async def list_jobs(
     request: Request,
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = None,
-    p: Principal = authorize("transcribe:jobs"),
+    p: Principal = caller(),
 ) -> dict:
     async with request.app.state.services.db.session() as s:
         rows = list((await s.scalars(list_query(p.org_id, cursor, limit))).all())
@@ -120,12 +120,12 @@ async def _owned_job(services, job_id: str, org_id: str) -> Job:  # noqa: ANN001
 
 
 @router.get("/v1/transcription/jobs/{id}", **documented("/v1/transcription/jobs/{id}", "get"))
-async def get_job(request: Request, id: str, p: Principal = authorize("transcribe:jobs")) -> dict:  # noqa: A002
+async def get_job(request: Request, id: str, p: Principal = caller()) -> dict:  # noqa: A002
     return job_view(await _owned_job(request.app.state.services, id, p.org_id))
 
 
 @router.delete("/v1/transcription/jobs/{id}", **documented("/v1/transcription/jobs/{id}", "delete"))
-async def cancel_job(request: Request, id: str, p: Principal = authorize("transcribe:jobs")) -> dict:  # noqa: A002
+async def cancel_job(request: Request, id: str, p: Principal = caller()) -> dict:  # noqa: A002
     services = request.app.state.services
     await _owned_job(services, id, p.org_id)
     return job_view(await services.jobs.cancel(id, p.org_id))
@@ -137,7 +137,7 @@ async def cancel_job(request: Request, id: str, p: Principal = authorize("transc
     summary="Webhook signing secret (extension)",
     description="The secret your receiver uses to verify `X-PyAI-Signature` (see docs/webhooks.md).",
 )
-async def webhook_secret(request: Request, p: Principal = authorize("transcribe:jobs")) -> dict:
+async def webhook_secret(request: Request, p: Principal = caller()) -> dict:
     return {
         "object": "webhook.secret",
         "org_id": p.org_id,

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from pyai.api.bodies import multipart_form, read_upload
 from pyai.api.contract_docs import documented
-from pyai.gateway.auth import authorize
+from pyai.gateway.auth import caller
 from pyai.gateway.errors import ApiError, bad_request, not_found
 from pyai.gateway.principal import Principal
 from pyai.speak.clones import enrol, voice_json
@@ -18,7 +18,7 @@ router = APIRouter()
 
 
 @router.get("/v1/voice/clones", **documented("/v1/voice/clones", "get"))
-async def list_clones(request: Request, p: Principal = authorize("voice:clone")) -> dict:
+async def list_clones(request: Request, p: Principal = caller()) -> dict:
     async with request.app.state.services.db.session() as s:
         rows = (
             await s.scalars(
@@ -29,7 +29,7 @@ async def list_clones(request: Request, p: Principal = authorize("voice:clone"))
 
 
 @router.post("/v1/voice/clones", status_code=201, **documented("/v1/voice/clones", "post"))
-async def create_clone(request: Request, p: Principal = authorize("voice:clone")) -> dict:
+async def create_clone(request: Request, p: Principal = caller()) -> dict:
     services = request.app.state.services
     limit = services.settings.max_upload_bytes
     form = await multipart_form(request, "file")
@@ -41,7 +41,7 @@ async def create_clone(request: Request, p: Principal = authorize("voice:clone")
 
 
 @router.delete("/v1/voice/clones/{id}", **documented("/v1/voice/clones/{id}", "delete"))
-async def delete_clone(request: Request, id: str, p: Principal = authorize("voice:clone")) -> dict:  # noqa: A002
+async def delete_clone(request: Request, id: str, p: Principal = caller()) -> dict:  # noqa: A002
     """Another org's clone is a 403, as the contract says; an unknown id is a 404."""
     async with request.app.state.services.db.session() as s:
         row = await s.scalar(select(CustomVoice).where(CustomVoice.id == id, CustomVoice.kind == "clone"))

@@ -14,7 +14,7 @@ from pyai.api.contract_docs import documented
 from pyai.api.voices import base_url
 from pyai.closed_model import ClosedModel
 from pyai.engines.tts.sentences import UNSPEAKABLE, speakable
-from pyai.gateway.auth import authorize
+from pyai.gateway.auth import caller
 from pyai.gateway.errors import not_found
 from pyai.gateway.principal import Principal
 from pyai.speak.designs import SECONDS_PER_CANDIDATE, create_design, design_json, preview_key
@@ -55,7 +55,7 @@ class SaveRequest(BaseModel):
 
 
 @router.post("/v1/voice/design", **documented("/v1/voice/design", "post"))
-async def create(request: Request, p: Principal = authorize("voice:design")) -> JSONResponse:
+async def create(request: Request, p: Principal = caller()) -> JSONResponse:
     body = await json_body(request, DesignRequest)
     design = await create_design(
         request.app.state.services,
@@ -77,7 +77,7 @@ async def create(request: Request, p: Principal = authorize("voice:design")) -> 
 
 
 @router.get("/v1/voice/design/{id}", **documented("/v1/voice/design/{id}", "get"))
-async def get(request: Request, id: str, p: Principal = authorize("voice:design")) -> dict:  # noqa: A002
+async def get(request: Request, id: str, p: Principal = caller()) -> dict:  # noqa: A002
     services = request.app.state.services
     async with services.db.session() as s:
         design = await get_owned(s, VoiceDesign, id, p.org_id, "design")
@@ -85,7 +85,7 @@ async def get(request: Request, id: str, p: Principal = authorize("voice:design"
 
 
 @router.post("/v1/voice/design/{id}/save", status_code=201, **documented("/v1/voice/design/{id}/save", "post"))
-async def save(request: Request, id: str, p: Principal = authorize("voice:design")) -> dict:  # noqa: A002
+async def save(request: Request, id: str, p: Principal = caller()) -> dict:  # noqa: A002
     services = request.app.state.services
     body = await json_body(request, SaveRequest)
     async with services.db.session() as s:

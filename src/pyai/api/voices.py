@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from pyai.gateway.auth import authorize
+from pyai.gateway.auth import caller
 from pyai.gateway.errors import ProblemError, bad_request, not_found
 from pyai.gateway.principal import Principal
 from pyai.speak.assets import avatar_png, preview_mp3
@@ -32,7 +32,7 @@ async def list_voices(
     gender: str | None = Query(None, description="M or F (case-insensitive)"),
     region: str | None = Query(None, description="case-insensitive substring of the region/accent"),
     source: str | None = Query(None, description="stock or design"),
-    p: Principal = authorize(),
+    p: Principal = caller(),
 ) -> dict:
     if gender is not None and gender.upper() not in ("M", "F"):
         raise bad_request("gender: must be M or F.", param="gender")
@@ -70,7 +70,7 @@ async def _owned_design(services, voice_id: str, org_id: str) -> CustomVoice | N
 
 
 @router.get("/v1/voices/{id}", operation_id="getVoice", summary="Get a stock voice")
-async def get_voice(request: Request, id: str, p: Principal = authorize()) -> dict:  # noqa: A002
+async def get_voice(request: Request, id: str, p: Principal = caller()) -> dict:  # noqa: A002
     services = request.app.state.services
     if (voice := get_stock(id)) is not None:
         return stock_entry(voice, base_url(request))
@@ -80,7 +80,7 @@ async def get_voice(request: Request, id: str, p: Principal = authorize()) -> di
 
 
 @router.delete("/v1/voices/{id}", operation_id="deleteVoice", summary="Delete a designed voice")
-async def delete_voice(request: Request, id: str, p: Principal = authorize()) -> dict:  # noqa: A002
+async def delete_voice(request: Request, id: str, p: Principal = caller()) -> dict:  # noqa: A002
     services = request.app.state.services
     if get_stock(id) is not None:
         raise ProblemError(

@@ -4,7 +4,8 @@ A key is accepted from ``Authorization: Bearer``, ``x-api-key``, and on WebSocke
 ``pyai-key.<key>`` subprotocol or ``?api_key=`` (``?access_token=`` too on ``/v1/realtime``).
 The signature is checked first (no I/O); the key row and org are then read through a short TTL
 cache so a hot key costs no database round trip, while a revocation or suspension still takes
-effect within ``key_cache_seconds``.
+effect within ``key_cache_seconds``. What each operation asks (scope, billing gate) is the
+``pyai.gateway.access`` table, applied to every route by the app-wide ``guard`` dependency.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from pyai.gateway import keys, scopes
+from pyai.gateway.access import NO_KEY, access_for
 from pyai.gateway.billing import Billing
 from pyai.gateway.errors import ApiError
 from pyai.gateway.limits import ConcurrencyLimiter, LimitsUnavailable, RateLimiter
@@ -170,12 +172,29 @@ def gateway_of(conn: HTTPConnection) -> Gateway:
     return conn.app.state.services.gateway
 
 
-def authorize(scope: str | None = None, *, billable: bool = False, allow_suspended: bool = False):
-    """FastAPI dependency: ``p: Principal = authorize("hear:transcribe", billable=True)``."""
+async def guard(conn: HTTPConnection) -> None:
+    """App-wide dependency: admit every request or upgrade as its route's row in ``ACCESS`` says.
 
-    async def dependency(request: Request) -> Principal:
-        p = await gateway_of(request).admit(request, scope, billable=billable, allow_suspended=allow_suspended)
-        request.state.principal = p
-        return p
+    Runs before the route's own dependencies and its endpoint (which reads the body itself), for
+    built routes, 501 stubs and WebSocket fallbacks alike. A WebSocket counts as ``GET`` (the
+    contract's method for upgrades); a refused upgrade is answered in-band by the ``ApiError`` handler.
+    """
+    method = "GET" if conn.scope["type"] == "websocket" else conn.scope["method"]
+    access = access_for(method, conn.scope["route"].path)
+    if access is NO_KEY:
+        return
+    conn.state.principal = await gateway_of(conn).admit(
+        conn,
+        access.scope_for(conn.query_params.get("model")),
+        billable=access.billable,
+        allow_suspended=access.allow_suspended,
+    )
 
-    return Depends(dependency)
+
+def _principal(conn: HTTPConnection) -> Principal:
+    return conn.state.principal
+
+
+def caller():  # noqa: ANN201 - a FastAPI Depends marker
+    """Route parameter default, ``p: Principal = caller()``: the principal ``guard`` admitted."""
+    return Depends(_principal)

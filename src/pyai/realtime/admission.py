@@ -1,10 +1,13 @@
-"""Admit a WebSocket: authenticate the upgrade, echo the key subprotocol, hold a concurrency lease.
+"""Admitted WebSockets: in-band rejections, close codes, the realtime concurrency lease.
 
-Failures are reported in-band so browsers (which cannot read an HTTP status of a failed upgrade)
-see them: the socket is accepted, an ``error`` frame ``{code, message}`` is sent, and it is
-closed with ``1008`` (auth, scope, billing, bad parameters), ``4429`` (rate or concurrency
-limit) or ``1013`` (the limit store is unreachable: try again later), the close reason carrying
-the stable code.
+The app-wide guard (``pyai.gateway.auth.guard``) authenticates every upgrade as the
+``pyai.gateway.access`` table says; an ``ApiError`` it raises is turned into an in-band rejection
+by the error handlers. Failures are reported in-band so browsers (which cannot read an HTTP
+status of a failed upgrade) see them: the socket is accepted, an ``error`` frame ``{code,
+message}`` is sent, and it is closed with ``1008`` (auth, scope, billing, bad parameters),
+``4429`` (rate or concurrency limit), ``1013`` (the limit store is unreachable: try again later)
+or ``4501`` (a contract surface this server has not built), the close reason carrying the stable
+code. See docs/websockets.md.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ CLOSE_POLICY = 1008
 CLOSE_ENGINE_ERROR = 1011
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_OVER_LIMIT = 4429
+CLOSE_NOT_IMPLEMENTED = 4501
 
 
 async def reject(ws: WebSocket, code: str, message: str, close_code: int) -> None:
@@ -36,30 +40,31 @@ async def reject(ws: WebSocket, code: str, message: str, close_code: int) -> Non
         await ws.close(code=close_code, reason=code[:120])
 
 
-def close_code_for(error: ApiError) -> int:
-    return CLOSE_OVER_LIMIT if error.status == 429 else CLOSE_POLICY
+async def reject_error(ws: WebSocket, error: ApiError) -> None:
+    """A gateway failure (401/402/403/429) in-band: 429s close with 4429, the rest with 1008."""
+    await reject(ws, error.code, error.message, CLOSE_OVER_LIMIT if error.status == 429 else CLOSE_POLICY)
+
+
+async def reject_limits_unavailable(ws: WebSocket) -> None:
+    """The limit store is unreachable: refuse the session rather than run it unchecked (1013)."""
+    await reject(
+        ws,
+        "limits_unavailable",
+        "Session limits cannot be checked right now (the limit store is unreachable); retry shortly.",
+        CLOSE_TRY_AGAIN_LATER,
+    )
 
 
 @contextlib.asynccontextmanager
-async def admitted(ws: WebSocket, scope: str, *, billable: bool) -> AsyncIterator[Principal | None]:
-    """Yield the principal of an accepted, leased session, or ``None`` after rejecting it."""
+async def leased(ws: WebSocket, principal: Principal) -> AsyncIterator[bool]:
+    """Hold a realtime-session lease for an admitted caller and accept; ``False`` after rejecting."""
     gateway = gateway_of(ws)
+    bucket = f"realtime:{principal.key_id}"
     try:
-        principal = await gateway.admit(ws, scope, billable=billable)
-        bucket = f"realtime:{principal.key_id}"
         lease = await gateway.concurrency.try_acquire(bucket, gateway.settings.realtime_concurrency)
-    except ApiError as e:
-        await reject(ws, e.code, e.message, close_code_for(e))
-        yield None
-        return
     except LimitsUnavailable:
-        await reject(
-            ws,
-            "limits_unavailable",
-            "Session limits cannot be checked right now (the limit store is unreachable); retry shortly.",
-            CLOSE_TRY_AGAIN_LATER,
-        )
-        yield None
+        await reject_limits_unavailable(ws)
+        yield False
         return
     if lease is None:
         await reject(
@@ -68,8 +73,8 @@ async def admitted(ws: WebSocket, scope: str, *, billable: bool) -> AsyncIterato
             f"This key already has {gateway.settings.realtime_concurrency} concurrent realtime sessions open.",
             CLOSE_OVER_LIMIT,
         )
-        yield None
+        yield False
         return
     async with gateway.concurrency.hold(bucket, lease):
         await ws.accept(subprotocol=credential_from(ws)[1])
-        yield principal
+        yield True

@@ -17,12 +17,14 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from pyai import safe_json
+from pyai.gateway.auth import caller
 from pyai.gateway.errors import ApiError
+from pyai.gateway.principal import Principal
 from pyai.gateway.streaming_hold import StreamingHold
 from pyai.hear.engine import stt_engine
 from pyai.hear.streaming import StreamOptions, StreamSession
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
-from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, admitted, close_code_for, reject
+from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, leased, reject, reject_error
 
 log = logging.getLogger("pyai.hear.stream")
 router = APIRouter()
@@ -184,7 +186,7 @@ class _Stream:
         try:
             await self.budget.open()
         except ApiError as e:
-            await reject(self.ws, e.code, e.message, close_code_for(e))
+            await reject_error(self.ws, e)
             raise _Closed from None
 
     async def _check_budget(self) -> None:
@@ -196,7 +198,7 @@ class _Stream:
         refusal = self.budget.refusal
         assert refusal is not None
         await self.finish(graceful=False)
-        await reject(self.ws, refusal.code, refusal.message, close_code_for(refusal))
+        await reject_error(self.ws, refusal)
         raise _Closed
 
     async def finish(self, graceful: bool) -> None:
@@ -226,10 +228,10 @@ class _Closed(Exception):
 
 
 @router.websocket("/v1/audio/transcriptions/stream")
-async def transcription_stream(ws: WebSocket) -> None:
+async def transcription_stream(ws: WebSocket, principal: Principal = caller()) -> None:
     services = ws.app.state.services
-    async with admitted(ws, "hear:stream", billable=True) as principal:
-        if principal is None:
+    async with leased(ws, principal) as accepted:
+        if not accepted:
             return
         try:
             options = parse_options(dict(ws.query_params))
