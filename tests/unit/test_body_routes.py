@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from pyai.api.body_limits import MULTIPART_OVERHEAD, UPLOAD_ROUTES, BodyLimits
-from pyai.api.not_implemented import _flatten, implemented
+from pyai.api.served import flatten_routes, served_operations
 from pyai.app import create_app
 from pyai.settings import Settings
 
@@ -27,12 +27,12 @@ def app(settings: Settings) -> FastAPI:
 def test_no_route_lets_fastapi_parse_its_body(app: FastAPI) -> None:
     """A body declared as a FastAPI parameter would be parsed by json.loads, nesting unchecked:
     routes read bodies with ``api.bodies.json_body`` / ``multipart_form`` instead."""
-    parsed = [route.path for route in _flatten(app.routes) if isinstance(route, APIRoute) and route.body_field]
+    parsed = [route.path for route in flatten_routes(app.routes) if isinstance(route, APIRoute) and route.body_field]
     assert parsed == []
 
 
 def test_every_upload_route_is_mounted(app: FastAPI) -> None:
-    assert {("POST", path) for path in UPLOAD_ROUTES} <= implemented(app)
+    assert {("POST", path) for path in UPLOAD_ROUTES} <= served_operations(app)
 
 
 @pytest.mark.parametrize(
