@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pyai.gateway.errors import ProblemError
@@ -64,11 +64,18 @@ class BodyLimit(Protocol):
     def problem(self) -> ProblemError: ...
 
 
-def _declared_length(scope: Scope) -> int | None:
-    try:
-        return int(Headers(scope=scope).get("content-length", ""))
-    except ValueError:  # absent (chunked) or malformed: counting as it arrives still applies
-        return None
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """``(Content-Length or None, chunked?)`` from the raw headers, without building a mapping."""
+    length, chunked = None, False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:  # malformed: counting as it arrives still applies
+                length = None
+        elif name == b"transfer-encoding":
+            chunked = True
+    return length, chunked
 
 
 class BodyLimitMiddleware:
@@ -89,8 +96,11 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared, chunked = _framing(scope)
+        if not chunked and (declared or 0) == 0:  # HTTP/1.1: no length and not chunked means no body
+            await self.app(scope, receive, send)
+            return
         limit = self.limit_for(scope)
-        declared = _declared_length(scope)
         if declared is not None and declared > limit.max_bytes:
             await self._refuse(scope, receive, send, limit)
             return

@@ -11,7 +11,6 @@ effect within ``key_cache_seconds``. What each operation asks (scope, billing ga
 from __future__ import annotations
 
 import hmac
-import time
 from dataclasses import dataclass
 
 from fastapi import Depends
@@ -23,6 +22,7 @@ from pyai.gateway.billing import Billing
 from pyai.gateway.errors import ApiError
 from pyai.gateway.limits import ConcurrencyLimiter, LimitsUnavailable, RateLimiter
 from pyai.gateway.principal import Principal
+from pyai.gateway.ttl_cache import TtlCache
 from pyai.settings import Settings
 from pyai.store.db import Database
 from pyai.store.ids import now_ms
@@ -35,7 +35,6 @@ SUBPROTOCOL_PREFIX = "pyai-key."
 class _CachedKey:
     row: ApiKey
     org: Org
-    fetched: float
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -74,24 +73,16 @@ class Gateway:
         self.secret = settings.secret
         self.rate = RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst, settings.redis_url)
         self.concurrency = ConcurrencyLimiter(settings.lease_ttl_seconds, settings.redis_url)
-        self._cache: dict[str, _CachedKey] = {}
+        self._keys: TtlCache[str, _CachedKey] = TtlCache(settings.key_cache_seconds)
 
     async def _load(self, key_id: str) -> _CachedKey | None:
-        hit = self._cache.get(key_id)
-        now = time.monotonic()
-        if hit and now - hit.fetched < self.settings.key_cache_seconds:
-            return hit
-        async with self.db.session() as s:
-            row = await s.get(ApiKey, key_id)
-            org = await s.get(Org, row.org_id) if row else None
-        if row is None or org is None:
-            self._cache.pop(key_id, None)
-            return None
-        entry = _CachedKey(row, org, now)
-        if len(self._cache) > 50_000:
-            self._cache.clear()
-        self._cache[key_id] = entry
-        return entry
+        async def fetch() -> _CachedKey | None:
+            async with self.db.session() as s:
+                row = await s.get(ApiKey, key_id)
+                org = await s.get(Org, row.org_id) if row else None
+            return _CachedKey(row, org) if row is not None and org is not None else None
+
+        return await self._keys.get(key_id, fetch)
 
     async def resolve(self, token: str | None) -> Principal:
         """Turn a plaintext key into a principal or raise 401."""
@@ -127,7 +118,7 @@ class Gateway:
         )
 
     def allowed_origins(self, key_id: str) -> list[str] | None:
-        cached = self._cache.get(key_id)
+        cached = self._keys.peek(key_id)
         return cached.row.allowed_origins if cached else None
 
     def check(self, p: Principal, conn: HTTPConnection, scope: str | None, *, allow_suspended: bool = False) -> None:
@@ -191,7 +182,8 @@ async def guard(conn: HTTPConnection) -> None:
     )
 
 
-def _principal(conn: HTTPConnection) -> Principal:
+async def _principal(conn: HTTPConnection) -> Principal:
+    """Async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread, per request."""
     return conn.state.principal
 
 

@@ -16,7 +16,6 @@ Callers with nothing to limit (ungated plans with no caps, no budget) skip the l
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pyai.gateway.errors import ApiError
 from pyai.gateway.identity import UNGATED_PLANS
 from pyai.gateway.pricing import METERS, affordable_seconds, day, period, price_cents, seconds_to_midnight
 from pyai.gateway.principal import Principal
+from pyai.gateway.ttl_cache import TtlCache
 from pyai.store.db import Database
 from pyai.store.ids import new_id, now_ms
 from pyai.store.models import CreditGrant, Org, UsageEvent, UsageHold
@@ -161,9 +161,8 @@ class Billing:
     ) -> None:
         self.db = db
         self.free_monthly_grant_cents = free_monthly_grant_cents
-        self.cache_seconds = cache_seconds
         self.hold_ttl_seconds = hold_ttl_seconds
-        self._credit: dict[str, tuple[float, float]] = {}
+        self._credit: TtlCache[str, float] = TtlCache(cache_seconds)
 
     @staticmethod
     def is_gated(p: Principal) -> bool:
@@ -282,7 +281,7 @@ class Billing:
                 )
             await s.commit()
         hold.seconds += granted
-        self._credit.pop(p.org_id, None)
+        self._credit.drop(p.org_id)
         return granted
 
     async def renew(self, hold: Hold, ttl: float) -> None:
@@ -303,7 +302,7 @@ class Billing:
             async with self.db.session() as s:
                 await s.execute(delete(UsageHold).where(UsageHold.id == hold.id))
                 await s.commit()
-            self._credit.pop(hold.principal.org_id, None)
+            self._credit.drop(hold.principal.org_id)
 
     async def settle(
         self, hold: Hold, seconds: float, *, session: AsyncSession | None = None, source: str | None = None
@@ -323,7 +322,7 @@ class Billing:
                 await self._settle_in(s, hold, units, source)
                 await s.commit()
         hold.settled = True
-        self._credit.pop(hold.principal.org_id, None)
+        self._credit.drop(hold.principal.org_id)
         return units
 
     async def _settle_in(self, s: AsyncSession, hold: Hold, units: float, source: str | None) -> None:
@@ -362,16 +361,15 @@ class Billing:
     # ---- balances ------------------------------------------------------------------------
     async def available_cents(self, p: Principal) -> int:
         """Whole cents of credit left (calls in flight already count), as ``/v1/me`` reports it."""
-        hit = self._credit.get(p.org_id)
-        if hit and time.monotonic() - hit[0] < self.cache_seconds:
-            return math.floor(hit[1])
-        async with self.db.session() as s:
-            granted = await _granted(s, p.org_id)
-            totals = await _totals(s, UsageHold.expires_at > now_ms(), org_id=p.org_id, env="live")
-        free = self.free_monthly_grant_cents if self.is_gated(p) else 0
-        available = granted + free - sum(price_cents(m, t) for (_, m), t in totals.items())
-        self._credit[p.org_id] = (time.monotonic(), available)
-        return math.floor(available)
+
+        async def fetch() -> float:
+            async with self.db.session() as s:
+                granted = await _granted(s, p.org_id)
+                totals = await _totals(s, UsageHold.expires_at > now_ms(), org_id=p.org_id, env="live")
+            free = self.free_monthly_grant_cents if self.is_gated(p) else 0
+            return granted + free - sum(price_cents(m, t) for (_, m), t in totals.items())
+
+        return math.floor(await self._credit.get(p.org_id, fetch))
 
 
 async def _granted(s: AsyncSession, org_id: str) -> float:
