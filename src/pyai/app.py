@@ -30,6 +30,7 @@ from pyai.api.served import served_operations
 from pyai.contract import HTTP_METHODS, seed_operations, seed_spec
 from pyai.gateway import access
 from pyai.gateway.auth import guard
+from pyai.hear.engine import partial_workers
 from pyai.jobs.worker import Worker
 from pyai.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from pyai.realtime import hear_stream
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.build(settings)
         app.state.services = services
+        partial_workers(services).warm()  # so the first stream's first partial does not wait for a process
         worker = None
         if settings.worker_in_process:
             if services.db.is_sqlite:

@@ -1,10 +1,20 @@
-"""The process-wide STT engine, built once on first use and shared by every Hear surface."""
+"""The process-wide Hear engines, built once on first use and shared by every Hear surface:
+the full-context engine (``PYAI_STT_ENGINE``) for whole utterances and files, and the
+incremental pocketsphinx workers that give streams their eager partials."""
 
 from __future__ import annotations
 
 from pyai.engines.stt.base import SpeechToText
+from pyai.engines.stt.model_dir import model_config
+from pyai.engines.stt.pocketsphinx_partials import PartialWorkers
 from pyai.engines.stt.registry import get_stt
 
 
 def stt_engine(services) -> SpeechToText:  # noqa: ANN001 - pyai.services.Services (import cycle)
     return services.singleton("stt", lambda: get_stt(services.settings))
+
+
+def partial_workers(services) -> PartialWorkers:  # noqa: ANN001
+    settings = services.settings
+    config = model_config(settings.stt_model_dir) if settings.stt_model_dir else {}
+    return services.singleton("stt_partials", lambda: PartialWorkers(config, settings.stt_processes))

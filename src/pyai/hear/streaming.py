@@ -1,12 +1,22 @@
-"""One streaming-transcription session: audio in, protocol events out (no I/O here).
+"""One streaming-transcription session, sans I/O: audio and commands in, events and work out.
 
-Audio is cut into 20 ms frames at 16 kHz. A VAD endpointer opens an utterance at speech onset
-(with 300 ms of pre-roll so the first phone is not clipped) and closes it after
-``endpointing_ms`` of trailing silence, on ``commit``/``EOF``, or at 30 s. While an utterance is
-open, audio goes to the incremental recogniser in 100 ms blocks and each block yields an eager
-``partial``. Closing yields ``speech_final`` (the incremental result) and then ``final``, a
-full-context re-decode of the whole utterance. Billing counts speech time from the final
-transcript's word timings, so silence and noise cost nothing.
+Audio is cut into 20 ms frames at 16 kHz. A voice-activity endpointer opens an utterance at
+speech onset (with 300 ms of pre-roll so the first phone is not clipped) and closes it after its
+trailing silence, on ``commit``/``EOF``, or at 30 s; speech that goes on through a commit or the
+30 s cut opens the next utterance at once, so nothing said is dropped.
+
+Recognition is slow work the session never does itself: it returns *work* for the adapter to run
+and feed back, and it never waits for it, so reading audio never waits on a decode.
+
+- :class:`Recognize` — more audio of an utterance for the incremental recogniser; the adapter
+  answers :meth:`StreamSession.on_partial` with the hypothesis so far (→ ``partial``).
+- :class:`Finish` — the utterance ended; answer :meth:`StreamSession.on_quick` with the
+  recogniser's transcript (→ ``speech_final``, at once).
+- :class:`Decode` — the whole utterance for the full-context engine; answer
+  :meth:`StreamSession.on_final` (→ ``final``, after the utterance's ``speech_final``).
+
+Billing counts speech time from the final transcript's word timings, so silence and noise cost
+nothing.
 """
 
 from __future__ import annotations
@@ -17,9 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pyai.audio.opus import OpusPacketDecoder
-from pyai.audio.pcm import pcm16_to_float
+from pyai.audio.pcm import float_to_pcm16, pcm16_to_float
 from pyai.audio.resample import StreamResampler
-from pyai.engines.stt.base import SpeechToText, Transcript
+from pyai.engines.stt.base import Transcript
 from pyai.engines.vad.webrtc import Endpointer
 from pyai.text.numerals import to_numerals
 
@@ -43,16 +53,62 @@ class StreamOptions:
     temperature: float | None = None
 
 
+@dataclass(frozen=True)
+class Recognize:
+    uid: str
+    pcm: bytes  # PCM16 LE, 16 kHz
+    t_ms: int  # audio time at the end of this audio: the position of the hypothesis it yields
+
+
+@dataclass(frozen=True)
+class Finish:
+    uid: str
+
+
+@dataclass(frozen=True)
+class Decode:
+    uid: str
+    samples: np.ndarray  # float32, 16 kHz
+
+
+Work = Recognize | Finish | Decode
+
+
 @dataclass
 class _Utterance:
     uid: str
     audio: list[np.ndarray] = field(default_factory=list)
     pending: list[np.ndarray] = field(default_factory=list)
-    last_partial_words: list[str] = field(default_factory=list)
+    stable: list[str] = field(default_factory=list)
+    last_words: list[str] = field(default_factory=list)
+    closed: bool = False
+    t_ms: int = 0  # audio time at which it closed
+    speech_frames: int = 0  # frames the VAD called speech (bills an utterance cut off by a hang-up)
+    quick: Transcript | None = None
+    quick_sent: bool = False
+    final: Transcript | None = None
+    final_failed: bool = False  # the full-context engine failed: the quick transcript stands in
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) * FRAME / RATE
 
 
-def stable_prefix(previous: list[str], current: list[str]) -> int:
-    """How many leading words the last two hypotheses agree on (the last word stays active)."""
+@dataclass
+class Output:
+    """What one input produced: events for the client, in order, and work for the adapter."""
+
+    events: list[dict] = field(default_factory=list)
+    work: list[Work] = field(default_factory=list)
+
+    def __iadd__(self, other: Output) -> Output:
+        self.events += other.events
+        self.work += other.work
+        return self
+
+
+def agreed_prefix(previous: list[str], current: list[str]) -> int:
+    """How many leading words two consecutive hypotheses agree on (the newest word stays active)."""
     n = 0
     for a, b in zip(previous, current[:-1], strict=False):
         if a != b:
@@ -62,25 +118,24 @@ def stable_prefix(previous: list[str], current: list[str]) -> int:
 
 
 class StreamSession:
-    def __init__(self, stt: SpeechToText, options: StreamOptions) -> None:
-        self.stt = stt
+    def __init__(self, options: StreamOptions) -> None:
         self.options = options
         self.product = "hear"
-        self.recognizer = stt.open_stream()
         self.vad = Endpointer(sample_rate=RATE, endpointing_ms=options.endpointing_ms or DEFAULT_ENDPOINTING_MS)
         self.resampler = StreamResampler(options.sample_rate, RATE) if options.sample_rate != RATE else None
         self.opus = OpusPacketDecoder(RATE) if options.encoding == "opus" else None
         self.backlog = np.zeros(0, dtype=np.float32)
-        self._pending: tuple[_Utterance, Transcript] | None = None
         self.samples_seen = 0
         self.preroll: collections.deque[np.ndarray] = collections.deque(maxlen=PREROLL_FRAMES)
         self.utterance: _Utterance | None = None
+        self.unfinished: dict[str, _Utterance] = {}  # closed, awaiting speech_final and/or final
+        self.resume_in_speech = False
         self.count = 0
         self.billed_seconds = 0.0
         self._grounding: dict[str, list[dict]] = {}
 
     # ---- input -------------------------------------------------------------------------
-    def feed_bytes(self, data: bytes) -> list[dict]:
+    def feed_bytes(self, data: bytes) -> Output:
         """Decode one binary frame (PCM16 LE at the negotiated rate, or one Opus packet)."""
         if self.opus is not None:
             return self.feed(self.opus.decode(data))
@@ -91,47 +146,95 @@ class StreamSession:
             samples = self.resampler.process(samples)
         return self.feed(samples)
 
-    def feed(self, samples: np.ndarray) -> list[dict]:
-        """Feed 16 kHz float samples; returns the events they caused, in order.
-
-        Processing pauses after an utterance's ``speech_final`` (``has_pending_final``) so the
-        caller can send it at once; :meth:`finalize` then re-decodes and resumes.
-        """
+    def feed(self, samples: np.ndarray) -> Output:
+        """Feed 16 kHz float samples; returns the events and work they caused, in order."""
         self.backlog = np.concatenate([self.backlog, samples.astype(np.float32, copy=False)])
-        return self._drain()
+        out = Output()
+        n_frames = len(self.backlog) // FRAME
+        for i in range(n_frames):
+            out += self._frame(self.backlog[i * FRAME : (i + 1) * FRAME])
+        self.backlog = self.backlog[n_frames * FRAME :]
+        return out
+
+    def commit(self) -> Output:
+        """``commit`` / ``EOF``: end the open utterance now; speech still going on starts the next."""
+        if self.utterance is None:
+            return Output()
+        self.resume_in_speech = True
+        return self._close_utterance()
+
+    # ---- results of the adapter's work ----------------------------------------------------
+    def on_partial(self, uid: str, hypothesis: str, t_ms: int) -> Output:
+        """The incremental recogniser's hypothesis for an utterance → a ``partial`` (until its
+        ``speech_final``: a client sending faster than real time may have ended it meanwhile).
+
+        ``stable_text`` only grows: a word becomes stable once two consecutive hypotheses agree
+        on it and everything before it, and is never taken back, whatever later hypotheses say.
+        """
+        utt = self.utterance if self.utterance is not None and self.utterance.uid == uid else self.unfinished.get(uid)
+        if utt is None or utt.quick_sent or not self.options.interim_results:
+            return Output()
+        words = hypothesis.split()
+        if not words or words == utt.last_words:
+            return Output()
+        agreed = agreed_prefix(utt.last_words, words)
+        utt.last_words = words
+        if agreed > len(utt.stable) and words[: len(utt.stable)] == utt.stable:
+            utt.stable = words[:agreed]
+        stable, active_text = " ".join(utt.stable), " ".join(words[len(utt.stable) :])
+        return Output(
+            events=[
+                {
+                    "type": "partial",
+                    "text": self._text(" ".join([stable, active_text]).strip()),
+                    "stable_text": self._text(stable),
+                    "active_text": self._text(active_text),
+                    "utterance_id": uid,
+                    "t_ms": t_ms,
+                }
+            ]
+        )
+
+    def on_quick(self, uid: str, transcript: Transcript) -> Output:
+        """The recogniser's own end-of-utterance transcript → ``speech_final`` (and a waiting ``final``)."""
+        utt = self.unfinished.get(uid)
+        if utt is None:
+            return Output()
+        utt.quick = transcript
+        return self._settle()
+
+    def on_final(self, uid: str, transcript: Transcript | None) -> Output:
+        """The full-context transcript → ``final`` (sent after the utterance's ``speech_final``).
+
+        ``None`` means the full-context engine failed: the quick transcript stands in for it.
+        """
+        utt = self.unfinished.get(uid)
+        if utt is None:
+            return Output()
+        utt.final, utt.final_failed = transcript, transcript is None
+        return self._settle()
+
+    # ---- state the adapter reads -------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Whether an utterance is still open or awaiting its results."""
+        return self.utterance is not None or bool(self.unfinished)
 
     @property
     def exposure_seconds(self) -> float:
-        """An upper bound on what the session bills so far: billed utterances plus the audio of the
-        utterance still open or awaiting its final (its billed speech can only be shorter)."""
-        frames = len(self.utterance.audio) if self.utterance else 0
-        frames += len(self._pending[0].audio) if self._pending else 0
-        return self.billed_seconds + frames * FRAME / RATE
+        """An upper bound on what the session bills so far: billed utterances plus the audio of
+        those still open or awaiting their final (their billed speech can only be shorter)."""
+        pending = sum(u.seconds for u in self.unfinished.values())
+        return self.billed_seconds + pending + (self.utterance.seconds if self.utterance else 0.0)
 
-    @property
-    def has_pending_final(self) -> bool:
-        return self._pending is not None
-
-    def finalize(self) -> list[dict]:
-        """The pending utterance's ``final`` (full-context re-decode), then any further events."""
-        return self._final_event() + self._drain()
-
-    def flush(self) -> list[dict]:
-        """commit / EOF: end the open utterance now (its final stays pending, as at an endpoint)."""
-        events = self.finalize() if self._pending is not None else []
-        if self.utterance is not None:
-            events += self._close_utterance()
-        return events
-
-    def end_of_stream(self) -> list[dict]:
-        """The client went away: hear out and finalise everything already received."""
-        events: list[dict] = []
-        while self._pending is not None or self.utterance is not None:
-            events += self.finalize() if self._pending is not None else self._close_utterance()
-        return events
-
-    def close(self) -> None:
-        self.recognizer.close()
+    def abandon(self) -> float:
+        """The client went away: stop, and bill each utterance without a final by the speech the VAD
+        heard in it (nothing can be sent, so nothing more is decoded). Returns the billed total."""
+        cut = [*self.unfinished.values(), *([self.utterance] if self.utterance else [])]
+        self.billed_seconds += sum(u.speech_frames * FRAME / RATE for u in cut)
+        self.unfinished.clear()
+        self.utterance = None
+        return self.billed_seconds
 
     # ---- grounding bookkeeping (Cue) --------------------------------------------------------
     def remember_grounding(self, uid: str, passages: list[dict]) -> None:
@@ -141,103 +244,85 @@ class StreamSession:
         return self._grounding.pop(uid, [])
 
     # ---- internals ------------------------------------------------------------------------
-    def _drain(self) -> list[dict]:
-        events: list[dict] = []
-        n_frames = len(self.backlog) // FRAME
-        used = 0
-        while used < n_frames and self._pending is None:
-            events += self._frame(self.backlog[used * FRAME : (used + 1) * FRAME])
-            used += 1
-        self.backlog = self.backlog[used * FRAME :]
-        return events
-
     def _t_ms(self) -> int:
         return self.samples_seen * 1000 // RATE
 
-    def _frame(self, frame: np.ndarray) -> list[dict]:
+    def _frame(self, frame: np.ndarray) -> Output:
         self.samples_seen += FRAME
+        speech_before = self.vad.speech_frames
         kinds = {e.kind for e in self.vad.process(frame)}
         utt = self.utterance
         if utt is None:
-            self.preroll.append(frame)
-            if "speech_start" not in kinds:
-                return []
+            resume = self.resume_in_speech and self.vad.in_speech
+            self.resume_in_speech = False
+            if "speech_start" not in kinds and not resume:
+                self.preroll.append(frame)
+                return Output()
             self.count += 1
             utt = self.utterance = _Utterance(f"utt_{self.count}")
-            utt.audio = list(self.preroll)
-            utt.pending = list(self.preroll)
+            utt.audio = [*self.preroll, frame]
+            utt.pending = list(utt.audio)
             self.preroll.clear()
         else:
             utt.audio.append(frame)
             utt.pending.append(frame)
-        if "speech_end" in kinds or len(utt.audio) >= MAX_UTTERANCE_FRAMES:
+        utt.speech_frames += self.vad.speech_frames - speech_before
+        if "speech_end" in kinds:
+            return self._close_utterance()
+        if len(utt.audio) >= MAX_UTTERANCE_FRAMES:
+            self.resume_in_speech = True
             return self._close_utterance()
         if len(utt.pending) >= BLOCK_FRAMES:
-            return self._tick(utt)
-        return []
+            return Output(work=[self._recognize(utt)])
+        return Output()
 
-    def _push_pending(self, utt: _Utterance) -> None:
-        if utt.pending:
-            self.recognizer.accept(np.concatenate(utt.pending))
-            utt.pending = []
+    def _recognize(self, utt: _Utterance) -> Recognize:
+        pcm = float_to_pcm16(np.concatenate(utt.pending)).tobytes()
+        utt.pending = []
+        return Recognize(utt.uid, pcm, self._t_ms())
 
-    def _text(self, text: str) -> str:
-        return to_numerals(text) if self.options.numerals else text
-
-    def _tick(self, utt: _Utterance) -> list[dict]:
-        self._push_pending(utt)
-        if not self.options.interim_results:
-            return []
-        words = self.recognizer.partial().split()
-        if not words or words == utt.last_partial_words:
-            return []
-        n = stable_prefix(utt.last_partial_words, words)
-        utt.last_partial_words = words
-        stable, active = " ".join(words[:n]), " ".join(words[n:])
-        return [
-            {
-                "type": "partial",
-                "text": self._text(" ".join(words)),
-                "stable_text": self._text(stable),
-                "active_text": self._text(active),
-                "utterance_id": utt.uid,
-                "t_ms": self._t_ms(),
-            }
-        ]
-
-    def _close_utterance(self) -> list[dict]:
-        """End the utterance: ``speech_final`` from the incremental pass, final decode pending."""
+    def _close_utterance(self) -> Output:
         utt = self.utterance
         assert utt is not None
         self.utterance = None
-        self._push_pending(utt)
-        quick = self.recognizer.finish()
-        self._pending = (utt, quick)
-        if not quick.text:
-            return []
-        return [
-            {
-                "type": "speech_final",
-                "text": self._text(quick.text),
-                "utterance_id": utt.uid,
-                "t_ms": self._t_ms(),
-                "audio_ms": _speech_ms(quick),
-            }
-        ]
+        utt.closed, utt.t_ms = True, self._t_ms()
+        self.unfinished[utt.uid] = utt
+        work: list[Work] = [self._recognize(utt)] if utt.pending else []
+        return Output(work=[*work, Finish(utt.uid), Decode(utt.uid, np.concatenate(utt.audio))])
 
-    def _final_event(self) -> list[dict]:
-        if self._pending is None:
-            return []
-        utt, quick = self._pending
-        self._pending = None
-        final = self.recognizer.redecode(np.concatenate(utt.audio)) if utt.audio else quick
-        if not final.text and not quick.text:
-            return []  # noise or breath: nothing said, nothing billed
-        audio_ms = _speech_ms(final) or _speech_ms(quick)
+    def _settle(self) -> Output:
+        """Send what the results allow, in utterance order: each ``speech_final`` once its quick
+        transcript is in, each ``final`` once its full-context one is too and every earlier
+        utterance's ``final`` has gone (finals are decoded concurrently and may finish out of order)."""
+        out = Output()
+        for utt in self.unfinished.values():
+            if utt.quick is not None and utt.quick.text and not utt.quick_sent:
+                text, audio_ms = self._text(utt.quick.text), _speech_ms(utt.quick)
+                base = {"utterance_id": utt.uid, "t_ms": utt.t_ms}
+                out.events.append({"type": "speech_final", "text": text, **base, "audio_ms": audio_ms})
+                utt.quick_sent = True
+        while self.unfinished:
+            utt = next(iter(self.unfinished.values()))
+            if utt.quick is None or (utt.final is None and not utt.final_failed):
+                break
+            del self.unfinished[utt.uid]
+            out.events += self._final_events(utt, utt.quick if utt.final_failed else utt.final)
+        return out
+
+    def _final_events(self, utt: _Utterance, final: Transcript) -> list[dict]:
+        base = {"utterance_id": utt.uid, "t_ms": utt.t_ms}
+        if not final.text:  # noise or breath: nothing said, nothing billed
+            # if a speech_final went out, say the full-context pass heard nothing after all
+            return [{"type": "final", "text": "", **base, "audio_ms": 0}] if utt.quick_sent else []
+        audio_ms = _speech_ms(final)
         self.billed_seconds += audio_ms / 1000
-        base = {"utterance_id": utt.uid, "t_ms": self._t_ms(), "audio_ms": audio_ms}
-        events = [] if quick.text else [{"type": "speech_final", "text": self._text(final.text), **base}]
-        return events + [{"type": "final", "text": self._text(final.text or quick.text), **base}]
+        events = [{"type": "final", "text": self._text(final.text), **base, "audio_ms": audio_ms}]
+        if not utt.quick_sent:  # the quick pass heard nothing: the final is also the speech_final
+            events.insert(0, {**events[0], "type": "speech_final"})
+        return events
+
+    def _text(self, text: str) -> str:
+        return to_numerals(text) if self.options.numerals else text
 
 
 def _speech_ms(t: Transcript) -> int:

@@ -4,12 +4,14 @@ Wire protocol (documented in docs/hear-stream.md): binary frames carry audio; te
 ``{"type":"config",…}`` (first frame only; turns on Cue grounding), ``{"type":"commit"}``
 (force-finalise the utterance) or the literal ``EOF`` (flush, send ``usage``, close 1000).
 The server sends ``partial``, ``speech_final``, ``final``, ``usage`` and ``error`` frames.
-Recognition runs in a worker thread per call so one session never blocks the event loop.
+Recognition never runs on the event loop: partials come from a pocketsphinx decoder in a worker
+process, finals from the full-context engine in a thread (see ``_Stream``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from typing import Any
@@ -17,12 +19,14 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from pyai import safe_json
+from pyai.engines.stt.base import EngineUnavailable
+from pyai.engines.stt.pocketsphinx_partials import PartialSession
 from pyai.gateway.auth import caller
 from pyai.gateway.errors import ApiError
 from pyai.gateway.principal import Principal
 from pyai.gateway.streaming_hold import StreamingHold
-from pyai.hear.engine import stt_engine
-from pyai.hear.streaming import StreamOptions, StreamSession
+from pyai.hear.engine import partial_workers, stt_engine
+from pyai.hear.streaming import Decode, Finish, Output, Recognize, StreamOptions, StreamSession
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
 from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, leased, reject, reject_error
 
@@ -77,52 +81,89 @@ def parse_options(params: dict[str, str]) -> StreamOptions:
 
 
 class _Stream:
-    """One accepted session: frames in, events out, usage at the end."""
+    """One accepted session: the receive loop feeds the sans-I/O session; recognition runs beside it.
+
+    The session's work goes to two lanes that never hold up reading audio: the *recogniser lane*
+    (one task) sends audio to the session's incremental decoder in its worker process, in order,
+    coalescing whatever piled up while the previous call ran (so a busy machine gets fewer,
+    larger partial ticks, never a backlog); each *final* is its own task on the full-context
+    engine. All session state is touched on the event loop only.
+    """
 
     def __init__(self, ws: WebSocket, session: StreamSession, services: Any, principal: Any) -> None:
         self.ws = ws
         self.session = session
         self.services = services
         self.principal = principal
+        self.stt = stt_engine(services)
         self.budget: StreamingHold | None = None  # opened at the first audio, once the product is known
         self.grounding: GroundingConfig | None = None
         self.seen_audio = False
-        self.client_gone = False
         self.finished = False
+        self.recognizer: PartialSession | None = None
+        self.lane: collections.deque[Recognize | Finish] = collections.deque()
+        self.lane_ready = asyncio.Event()
+        self.progress = asyncio.Event()  # set whenever an utterance result was applied
+        self.send_lock = asyncio.Lock()
+        self.tasks: asyncio.TaskGroup | None = None
 
+    # ---- output ----------------------------------------------------------------------------
     async def send(self, frame: dict) -> None:
-        """Send unless the client already closed: its queued audio must still be heard and billed."""
-        if self.client_gone:
-            return
-        try:
+        async with self.send_lock:
             await self.ws.send_json(frame)
-        except Exception:  # closed mid-send; keep draining until the disconnect message
-            self.client_gone = True
 
-    async def send_events(self, events: list[dict]) -> None:
-        """Send events; while an utterance awaits its full-context final, compute and send it."""
-        await self._send_now(events)
-        while self.session.has_pending_final:
-            await self._send_now(await asyncio.to_thread(self.session.finalize))
-
-    async def _send_now(self, events: list[dict]) -> None:
-        for event in events:
+    async def apply(self, out: Output) -> None:
+        """Send the session's events (grounded for Cue) and hand its work to the lanes."""
+        for event in out.events:
             if event["type"] == "speech_final" and self.grounding is not None:
-                passages = await self._ground(event["text"])
+                passages = await ground(self.services, self.principal.org_id, self.grounding, event["text"])
                 event["grounding"] = passages
                 self.session.remember_grounding(event["utterance_id"], passages)
             elif event["type"] == "final" and self.grounding is not None:
                 event["grounding"] = self.session.grounding_for(event["utterance_id"])
             await self.send(event)
+        for work in out.work:
+            if isinstance(work, Decode):
+                assert self.tasks is not None
+                self.tasks.create_task(self._final(work))
+            else:
+                self.lane.append(work)
+                self.lane_ready.set()
+        self.progress.set()
 
-    async def _ground(self, text: str) -> list[dict]:
-        assert self.grounding is not None
-        return await ground(self.services, self.principal.org_id, self.grounding, text)
+    # ---- lanes -----------------------------------------------------------------------------
+    async def _recognizer_lane(self) -> None:
+        while True:
+            await self.lane_ready.wait()
+            self.lane_ready.clear()
+            while self.lane:
+                work = self.lane.popleft()
+                if self.recognizer is None:
+                    self.recognizer = await partial_workers(self.services).open()
+                if isinstance(work, Finish):
+                    await self.apply(self.session.on_quick(work.uid, await self.recognizer.finish()))
+                    continue
+                pcm = [work.pcm]
+                while self.lane and isinstance(self.lane[0], Recognize) and self.lane[0].uid == work.uid:
+                    work = self.lane.popleft()  # type: ignore[assignment]
+                    pcm.append(work.pcm)
+                hypothesis = await self.recognizer.accept(b"".join(pcm))
+                await self.apply(self.session.on_partial(work.uid, hypothesis, work.t_ms))
 
+    async def _final(self, work: Decode) -> None:
+        language = self.session.options.language
+        try:
+            transcript = await asyncio.to_thread(self.stt.transcribe, work.samples, language=language)
+        except EngineUnavailable as e:  # e.g. a remote engine failing: the quick transcript stands in
+            log.warning("full-context decode unavailable, using the incremental result: %s", e)
+            transcript = None
+        await self.apply(self.session.on_final(work.uid, transcript))
+
+    # ---- input -----------------------------------------------------------------------------
     async def on_text(self, text: str) -> bool:
         """Handle a control frame; returns False when the session should end (EOF)."""
         if text.strip() == "EOF":
-            await self.send_events(await asyncio.to_thread(self.session.flush))
+            await self.apply(self.session.commit())
             return False
         if len(text) > MAX_FRAME_BYTES:  # a control frame is tiny; do not even scan a huge one
             await self._soft_error("frame_too_large", f"text frames must be at most {MAX_FRAME_BYTES} characters")
@@ -134,7 +175,7 @@ class _Stream:
             return True
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "commit":
-            await self.send_events(await asyncio.to_thread(self.session.flush))
+            await self.apply(self.session.commit())
         elif kind == "config":
             if self.seen_audio or self.grounding is not None:
                 await self._soft_error("invalid_frame", "config must be the first frame of the session")
@@ -157,6 +198,17 @@ class _Stream:
         await self.send({"type": "error", "code": code, "message": message})
 
     async def run(self) -> None:
+        """Read until EOF (then wait for the last results) or until the client goes away."""
+        async with asyncio.TaskGroup() as tasks:
+            self.tasks = tasks
+            lane = tasks.create_task(self._recognizer_lane())
+            await self._receive()
+            while self.session.busy:  # EOF: every utterance's speech_final and final, then usage
+                self.progress.clear()
+                await self.progress.wait()
+            lane.cancel()
+
+    async def _receive(self) -> None:
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -168,15 +220,16 @@ class _Stream:
                 await self._open_budget()
                 self.seen_audio = True
                 try:
-                    events = await asyncio.to_thread(self.session.feed_bytes, data)
+                    out = self.session.feed_bytes(data)
                 except ValueError as e:  # undecodable Opus packet or a torn PCM16 frame
                     await self._soft_error("invalid_audio", str(e))
                     continue
-                await self.send_events(events)
+                await self.apply(out)
                 await self._check_budget()
             elif (text := message.get("text")) is not None and not await self.on_text(text):
                 return
 
+    # ---- billing ---------------------------------------------------------------------------
     async def _open_budget(self) -> None:
         """Hold the first chunk of units at the first audio frame (the product is fixed by then)."""
         if self.budget is not None:
@@ -190,11 +243,14 @@ class _Stream:
             raise _Closed from None
 
     async def _check_budget(self) -> None:
-        """Re-check the billing limits as the session runs; out of room, end it like a commit would."""
+        """Re-check the billing limits as the session runs; out of room, end it like EOF would."""
         assert self.budget is not None
         if await self.budget.cover(self.session.exposure_seconds):
             return
-        await self.send_events(await asyncio.to_thread(self.session.flush))
+        await self.apply(self.session.commit())
+        while self.session.busy:
+            self.progress.clear()
+            await self.progress.wait()
         refusal = self.budget.refusal
         assert refusal is not None
         await self.finish(graceful=False)
@@ -206,20 +262,23 @@ class _Stream:
         if self.finished:
             return
         self.finished = True
+        if self.recognizer is not None:
+            self.recognizer.close()
+        seconds = self.session.billed_seconds if graceful else self.session.abandon()
         meter = f"{self.session.product}.minutes"
-        seconds = await self.budget.close(self.session.billed_seconds) if self.budget else 0.0
+        billed = await self.budget.close(seconds) if self.budget else 0.0
         if graceful:
-            if seconds > 0:
-                await self.send(
-                    {
-                        "type": "usage",
-                        "product": self.session.product,
-                        "meter": meter,
-                        "audio_seconds": round(seconds, 3),
-                        "minutes": round(seconds / 60, 6),
-                    }
-                )
             with contextlib.suppress(Exception):
+                if billed > 0:
+                    await self.send(
+                        {
+                            "type": "usage",
+                            "product": self.session.product,
+                            "meter": meter,
+                            "audio_seconds": round(billed, 3),
+                            "minutes": round(billed / 60, 6),
+                        }
+                    )
                 await self.ws.close(CLOSE_NORMAL)
 
 
@@ -238,20 +297,15 @@ async def transcription_stream(ws: WebSocket, principal: Principal = caller()) -
         except ValueError as e:
             await reject(ws, "invalid_request", str(e), CLOSE_POLICY)
             return
-        session = StreamSession(stt_engine(services), options)
-        stream = _Stream(ws, session, services, principal)
+        stream = _Stream(ws, StreamSession(options), services, principal)
         graceful = False
         try:
             await stream.run()
             graceful = True
-        except WebSocketDisconnect:
-            # The client closed: finalise buffered audio (billed even though nothing can be sent).
-            await asyncio.to_thread(session.end_of_stream)
-        except _Closed:
-            pass
-        except Exception:
+        except* (WebSocketDisconnect, _Closed):
+            pass  # the client went away (its pending work is cancelled; billed by what was heard) or was told why
+        except* Exception:
             log.exception("stream engine error")
             await reject(ws, "engine_error", "The speech engine failed; the session is closed.", CLOSE_ENGINE_ERROR)
         finally:
-            await asyncio.to_thread(session.close)
             await stream.finish(graceful)

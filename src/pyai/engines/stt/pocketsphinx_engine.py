@@ -41,18 +41,18 @@ _FILLERS = {
 }
 
 
-def _clean(word: str) -> str:
+def clean_word(word: str) -> str:
     return word.split("(")[0] if word.endswith(")") else word
 
 
-def _words(decoder: Decoder, offset: float) -> list[Word]:
+def decoded_words(decoder: Decoder, offset: float) -> list[Word]:
     words = []
     for seg in decoder.seg():
         if seg.word in _FILLERS or seg.word.startswith("[") or seg.word.startswith("+"):
             continue
         words.append(
             Word(
-                _clean(seg.word),
+                clean_word(seg.word),
                 offset + seg.start_frame / FRAMES_PER_SECOND,
                 offset + (seg.end_frame + 1) / FRAMES_PER_SECOND,
                 float(min(max(seg.prob, 0.0), 1.0)),
@@ -91,7 +91,7 @@ def _decode_utterance(decoder: Decoder, samples: np.ndarray, offset: float) -> l
     decoder.start_utt()
     decoder.process_raw(float_to_pcm16(samples).tobytes(), full_utt=True)
     decoder.end_utt()
-    return _words(decoder, offset) if decoder.hyp() else []
+    return decoded_words(decoder, offset) if decoder.hyp() else []
 
 
 _worker_decoder: Decoder | None = None
@@ -129,14 +129,14 @@ class PocketsphinxStream:
 
     def partial(self) -> str:
         hyp = self.decoder.hyp() if self.in_utt else None
-        return " ".join(_clean(w) for w in hyp.hypstr.split()) if hyp else ""
+        return " ".join(clean_word(w) for w in hyp.hypstr.split()) if hyp else ""
 
     def finish(self) -> Transcript:
         if not self.in_utt:
             return Transcript("")
         self.decoder.end_utt()
         self.in_utt = False
-        words = _words(self.decoder, 0.0) if self.decoder.hyp() else []
+        words = decoded_words(self.decoder, 0.0) if self.decoder.hyp() else []
         return Transcript(" ".join(w.word for w in words), words, group_segments(words))
 
     def redecode(self, samples: np.ndarray) -> Transcript:

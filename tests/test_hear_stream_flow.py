@@ -1,0 +1,189 @@
+"""Streaming Hear's flow under the conditions an outside test found broken: a commit in the middle
+of speech, silence, a slow full-context engine, partial stability, and a client that drops.
+
+The server's full-context engine here is a deliberately slow OpenAI-compatible stub, so a test can
+tell whether reading audio ever waits on a decode; partials and ``speech_final`` come from the
+local incremental recogniser as always. One realtime session per key is allowed, so a leaked
+lease shows up as a 4429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.media import flite_wav, pcm16, silence_pcm16
+from tests.server import Server, free_port
+from tests.test_hear_stream import collect, of, send_audio
+
+PATH = "/v1/audio/transcriptions/stream"
+PROMPT = "Please read me the balance of my savings account and the date of the last deposit."
+SLOW_FINAL_S = 4.0
+
+
+class _SlowTranscriber(BaseHTTPRequestHandler):
+    """An OpenAI-compatible /audio/transcriptions that takes SLOW_FINAL_S to answer."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers["content-length"]))
+        time.sleep(SLOW_FINAL_S)
+        words = [{"word": "slow", "start": 0.1, "end": 0.6}, {"word": "final", "start": 0.6, "end": 1.1}]
+        body = json.dumps({"text": "slow final", "words": words}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    stub = ThreadingHTTPServer(("127.0.0.1", free_port()), _SlowTranscriber)
+    threading.Thread(target=stub.serve_forever, daemon=True).start()
+    env = {
+        "PYAI_STT_ENGINE": "openai",
+        "PYAI_STT_BASE_URL": f"http://127.0.0.1:{stub.server_port}/v1",
+        "PYAI_STT_TIMEOUT_SECONDS": "30",
+        "PYAI_REALTIME_CONCURRENCY": "1",
+    }
+    server = Server(tmp_path_factory.mktemp("stream-flow"), env).start()
+    yield server
+    server.stop()
+    stub.shutdown()
+
+
+@pytest.fixture(scope="module")
+def key(srv: Server) -> str:
+    return srv.create_key(scopes="hear:stream")["api_key"]
+
+
+def url(srv: Server, key: str) -> str:
+    return f"{srv.ws_url}{PATH}?api_key={key}"
+
+
+def test_speech_after_a_mid_utterance_commit_starts_the_next_utterance(srv: Server, key: str) -> None:
+    audio = silence_pcm16(0.3) + pcm16(flite_wav(PROMPT))
+    cut = 16000 * 2 * 2  # commit 2 s into the prompt, while it is still being spoken
+
+    async def go() -> list[dict]:
+        async with connect(url(srv, key)) as ws:
+            await send_audio(ws, audio[:cut])
+            await ws.send(json.dumps({"type": "commit"}))
+            await send_audio(ws, audio[cut:] + silence_pcm16(1.0))
+            await ws.send("EOF")
+            return await collect(ws)
+
+    frames = asyncio.run(go())
+    quick = of(frames, "speech_final")
+    assert len(quick) >= 2, frames  # the commit closed one utterance; the rest of the prompt made another
+    said = " ".join(f["text"] for f in quick).lower()
+    assert "deposit" in said or "last" in said, said  # words from after the commit were heard
+    assert frames[-1]["type"] == "usage"
+
+
+def test_silence_is_neither_transcribed_nor_billed(srv: Server, key: str) -> None:
+    async def go() -> tuple[int | None, list[dict]]:
+        async with connect(url(srv, key)) as ws:
+            await send_audio(ws, silence_pcm16(10.0))
+            await ws.send("EOF")
+            frames = await collect(ws)
+        return ws.close_code, frames
+
+    code, frames = asyncio.run(go())
+    assert code == 1000 and frames == []  # no text, and no usage frame: nothing was billed
+
+
+def test_reading_audio_never_waits_on_a_final(srv: Server, key: str) -> None:
+    """Each final takes the stub 4 s; the next utterance's speech_final must not wait behind it."""
+
+    async def go() -> tuple[list[tuple[float, dict]], float]:
+        stamped: list[tuple[float, dict]] = []
+        async with connect(url(srv, key)) as ws:
+
+            async def reader() -> None:
+                with contextlib.suppress(ConnectionClosed):
+                    async for raw in ws:
+                        stamped.append((time.monotonic(), json.loads(raw)))
+
+            task = asyncio.create_task(reader())
+            first = silence_pcm16(0.3) + pcm16(flite_wav("The quick brown fox.")) + silence_pcm16(1.0)
+            second = pcm16(flite_wav("Call me back tomorrow.")) + silence_pcm16(1.0)
+            await send_audio(ws, first, pace=0.1)
+            await send_audio(ws, second, pace=0.1)
+            sent = time.monotonic()
+            await ws.send("EOF")
+            await asyncio.wait_for(task, 60)
+        return stamped, sent
+
+    stamped, sent = asyncio.run(go())
+    frames = [f for _, f in stamped]
+    speech_finals = [(t, f) for t, f in stamped if f["type"] == "speech_final"]
+    finals = [(t, f) for t, f in stamped if f["type"] == "final"]
+    assert len(speech_finals) == 2 and len(finals) == 2, frames
+    # The second utterance's speech_final came while the first's final was still being decoded...
+    assert speech_finals[1][0] < finals[0][0], frames
+    # ...and promptly after its audio, not after the first final's 4 s decode.
+    assert speech_finals[1][0] - sent < SLOW_FINAL_S - 1.0
+    assert [f["utterance_id"] for _, f in finals] == [f["utterance_id"] for _, f in speech_finals]  # in order
+    assert frames[-1]["type"] == "usage"
+
+
+def test_stable_text_only_grows_within_an_utterance(srv: Server, key: str) -> None:
+    async def go() -> list[dict]:
+        async with connect(url(srv, key)) as ws:
+            await send_audio(ws, silence_pcm16(0.3) + pcm16(flite_wav(PROMPT)) + silence_pcm16(1.0), pace=0.1)
+            await ws.send("EOF")
+            return await collect(ws)
+
+    frames = asyncio.run(go())
+    partials = of(frames, "partial")
+    assert len(partials) >= 5
+    stable: dict[str, list[str]] = {}
+    for p in partials:
+        words = p["stable_text"].split()
+        before = stable.get(p["utterance_id"], [])
+        assert words[: len(before)] == before, (before, words)  # never takes a stable word back
+        stable[p["utterance_id"]] = words
+        assert p["text"].split()[: len(words)] == words
+    assert any(stable.values())
+
+
+def test_a_dropped_client_frees_its_session_at_once(srv: Server, key: str) -> None:
+    """Two minutes of speech sent at once, then the client vanishes: the slot is free long before
+    that backlog could have been decoded (and the server decodes none of it)."""
+    backlog = (silence_pcm16(0.3) + pcm16(flite_wav(PROMPT)) + silence_pcm16(0.8)) * 20
+
+    async def drop() -> None:
+        ws = await connect(url(srv, key))
+        await send_audio(ws, backlog, chunk_ms=500)
+        ws.transport.abort()  # no close handshake: a network drop
+
+    async def reconnect() -> tuple[int | None, list[dict]]:
+        async with connect(url(srv, key)) as ws:
+            await ws.send("EOF")
+            frames = await collect(ws)
+        return ws.close_code, frames
+
+    asyncio.run(drop())
+    dropped = time.monotonic()
+    deadline = dropped + 60
+    while True:
+        code, frames = asyncio.run(reconnect())
+        if code == 1000 or time.monotonic() > deadline:
+            break
+        assert code == 4429 and frames[0]["code"] == "concurrency_limit_exceeded"
+        time.sleep(0.2)
+    assert code == 1000, frames
+    assert time.monotonic() - dropped < 10  # decoding the backlog would take far longer than this
