@@ -122,7 +122,7 @@ class _SlowKb(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         if self.path == "/slow":
-            time.sleep(2)
+            time.sleep(20)
         payload = {"results": [{"content": f"echo: {body['query']}", "score": 0.9}]}
         data = json.dumps(payload).encode() if self.path != "/garbage" else b"<html>"
         self.send_response(200)
@@ -187,7 +187,7 @@ def test_cue_fails_open_on_slow_or_broken_endpoints(sqlite_server: Server, kb_en
         sqlite_server, key, {"kb_endpoint": kb_endpoint + "/slow", "grounding_timeout_ms": 100}, "Where is my order?"
     )
     sf = next(f for f in frames if f["type"] == "speech_final")
-    assert sf["grounding"] == [] and elapsed < 1.5  # did not wait for the 2 s endpoint
+    assert sf["grounding"] == [] and elapsed < 10  # did not wait for the 20 s endpoint
     frames, _ = cue_session(sqlite_server, key, {"kb_endpoint": kb_endpoint + "/garbage"}, "Where is my order?")
     assert next(f for f in frames if f["type"] == "speech_final")["grounding"] == []
     frames, _ = cue_session(

@@ -178,8 +178,12 @@ class ConcurrencyLimiter:
             self._mem.get(bucket, {}).pop(lease, None)
 
     @asynccontextmanager
-    async def hold(self, bucket: str, lease: str) -> AsyncIterator[None]:
-        """Keep ``lease`` alive for the life of a session, renewing it in the background."""
+    async def hold(self, bucket: str, lease: str) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+        """Keep ``lease`` alive for the life of a session, renewing it in the background.
+
+        Yields ``release``: a session that is done calls it before its closing frame, so a client
+        that reconnects on seeing the close finds its slot free. It is released on exit anyway.
+        """
 
         async def renew_forever() -> None:
             while True:
@@ -188,12 +192,21 @@ class ConcurrencyLimiter:
                     await self.breaker.call(lambda: self.renew(bucket, lease))
 
         renewer = asyncio.create_task(renew_forever())
-        try:
-            yield
-        finally:
+        released = False
+
+        async def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
             renewer.cancel()
             with contextlib.suppress(LimitsUnavailable):  # unreleased, the lease lapses by itself
                 await self.breaker.call(lambda: self.release(bucket, lease))
+
+        try:
+            yield release
+        finally:
+            await release()
 
     async def close(self) -> None:
         if self._redis is not None:

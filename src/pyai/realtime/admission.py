@@ -13,7 +13,7 @@ code. See docs/websockets.md.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import WebSocket
 from starlette.websockets import WebSocketState
@@ -40,9 +40,14 @@ async def reject(ws: WebSocket, code: str, message: str, close_code: int) -> Non
         await ws.close(code=close_code, reason=code[:120])
 
 
+def close_code_for(error: ApiError) -> int:
+    """429s close with 4429, other gateway failures (401/402/403) with 1008."""
+    return CLOSE_OVER_LIMIT if error.status == 429 else CLOSE_POLICY
+
+
 async def reject_error(ws: WebSocket, error: ApiError) -> None:
-    """A gateway failure (401/402/403/429) in-band: 429s close with 4429, the rest with 1008."""
-    await reject(ws, error.code, error.message, CLOSE_OVER_LIMIT if error.status == 429 else CLOSE_POLICY)
+    """A gateway failure (401/402/403/429) in-band."""
+    await reject(ws, error.code, error.message, close_code_for(error))
 
 
 async def reject_limits_unavailable(ws: WebSocket) -> None:
@@ -56,15 +61,16 @@ async def reject_limits_unavailable(ws: WebSocket) -> None:
 
 
 @contextlib.asynccontextmanager
-async def leased(ws: WebSocket, principal: Principal) -> AsyncIterator[bool]:
-    """Hold a realtime-session lease for an admitted caller and accept; ``False`` after rejecting."""
+async def leased(ws: WebSocket, principal: Principal) -> AsyncIterator[Callable[[], Awaitable[None]] | None]:
+    """Hold a realtime-session lease for an admitted caller and accept; yields the lease's early
+    ``release`` (call it before the closing frame), or ``None`` after rejecting."""
     gateway = gateway_of(ws)
     bucket = f"realtime:{principal.key_id}"
     try:
         lease = await gateway.concurrency.try_acquire(bucket, gateway.settings.realtime_concurrency)
     except LimitsUnavailable:
         await reject_limits_unavailable(ws)
-        yield False
+        yield None
         return
     if lease is None:
         await reject(
@@ -73,8 +79,8 @@ async def leased(ws: WebSocket, principal: Principal) -> AsyncIterator[bool]:
             f"This key already has {gateway.settings.realtime_concurrency} concurrent realtime sessions open.",
             CLOSE_OVER_LIMIT,
         )
-        yield False
+        yield None
         return
-    async with gateway.concurrency.hold(bucket, lease):
+    async with gateway.concurrency.hold(bucket, lease) as release:
         await ws.accept(subprotocol=credential_from(ws)[1])
-        yield True
+        yield release

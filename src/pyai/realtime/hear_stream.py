@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -28,7 +29,14 @@ from pyai.gateway.streaming_hold import StreamingHold
 from pyai.hear.engine import partial_workers, stt_engine
 from pyai.hear.streaming import Decode, Finish, Output, Recognize, StreamOptions, StreamSession
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
-from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, leased, reject, reject_error
+from pyai.realtime.admission import (
+    CLOSE_ENGINE_ERROR,
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
+    close_code_for,
+    leased,
+    reject,
+)
 
 log = logging.getLogger("pyai.hear.stream")
 router = APIRouter()
@@ -90,8 +98,11 @@ class _Stream:
     engine. All session state is touched on the event loop only.
     """
 
-    def __init__(self, ws: WebSocket, session: StreamSession, services: Any, principal: Any) -> None:
+    def __init__(
+        self, ws: WebSocket, session: StreamSession, services: Any, principal: Any, release_lease: Callable
+    ) -> None:
         self.ws = ws
+        self.release_lease = release_lease
         self.session = session
         self.services = services
         self.principal = principal
@@ -183,7 +194,7 @@ class _Stream:
             try:
                 config = validate_grounding_config(frame, allow_loopback=self.services.settings.test_mode)
             except ValueError as e:
-                await reject(self.ws, "invalid_config", str(e), CLOSE_POLICY)
+                await self.close_with("invalid_config", str(e), CLOSE_POLICY)
                 raise _Closed from None
             if config.grounding:
                 self.grounding = config
@@ -239,7 +250,7 @@ class _Stream:
         try:
             await self.budget.open()
         except ApiError as e:
-            await reject_error(self.ws, e)
+            await self.close_with(e.code, e.message, close_code_for(e))
             raise _Closed from None
 
     async def _check_budget(self) -> None:
@@ -253,9 +264,13 @@ class _Stream:
             await self.progress.wait()
         refusal = self.budget.refusal
         assert refusal is not None
-        await self.finish(graceful=False)
-        await reject_error(self.ws, refusal)
+        await self.close_with(refusal.code, refusal.message, close_code_for(refusal))
         raise _Closed
+
+    async def close_with(self, code: str, message: str, close_code: int) -> None:
+        """End the session with an ``error`` frame: bill and free the slot first, then say why."""
+        await self.finish(graceful=False)
+        await reject(self.ws, code, message, close_code)
 
     async def finish(self, graceful: bool) -> None:
         """Bill what was heard (at most what was held); on a graceful end send ``usage`` and close 1000."""
@@ -267,6 +282,7 @@ class _Stream:
         seconds = self.session.billed_seconds if graceful else self.session.abandon()
         meter = f"{self.session.product}.minutes"
         billed = await self.budget.close(seconds) if self.budget else 0.0
+        await self.release_lease()  # before the closing frame: a client may reconnect the moment it sees it
         if graceful:
             with contextlib.suppress(Exception):
                 if billed > 0:
@@ -289,15 +305,15 @@ class _Closed(Exception):
 @router.websocket("/v1/audio/transcriptions/stream")
 async def transcription_stream(ws: WebSocket, principal: Principal = caller()) -> None:
     services = ws.app.state.services
-    async with leased(ws, principal) as accepted:
-        if not accepted:
+    async with leased(ws, principal) as release:
+        if release is None:
             return
         try:
             options = parse_options(dict(ws.query_params))
         except ValueError as e:
             await reject(ws, "invalid_request", str(e), CLOSE_POLICY)
             return
-        stream = _Stream(ws, StreamSession(options), services, principal)
+        stream = _Stream(ws, StreamSession(options), services, principal, release)
         graceful = False
         try:
             await stream.run()
@@ -306,6 +322,8 @@ async def transcription_stream(ws: WebSocket, principal: Principal = caller()) -
             pass  # the client went away (its pending work is cancelled; billed by what was heard) or was told why
         except* Exception:
             log.exception("stream engine error")
-            await reject(ws, "engine_error", "The speech engine failed; the session is closed.", CLOSE_ENGINE_ERROR)
+            await stream.close_with(
+                "engine_error", "The speech engine failed; the session is closed.", CLOSE_ENGINE_ERROR
+            )
         finally:
             await stream.finish(graceful)
