@@ -1,0 +1,67 @@
+"""When a pause ends the caller's turn: the ``eagerness`` schedule and the rule that applies it.
+
+A streaming endpointer reports a ``pause`` once the caller has been silent for ``pause_ms``. The
+session asks the turn model (smart-turn) whether the speech so far sounds finished and hands the
+answer back; the turn then ends after ``complete_ms`` of silence if it sounds finished, or after
+``incomplete_ms`` if it does not (also the fallback when no answer arrives). Eagerness trades the
+two errors against each other (numbers in docs/benchmarks.md, "End of turn"):
+
+- ``high``: answers fastest after a finished sentence, cuts more people off mid-thought;
+- ``low``: lets people pause mid-sentence for up to 3 s, ends finished turns a little later.
+
+The model hears prosody and words, but read-out digit strings sound finished after every digit
+("five five five" scores ≥ 0.9 on human recordings cut mid-number), so a transcript that ends in
+a digit or in a word that cannot end a sentence keeps the turn open whatever the model says.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+EAGERNESS_LEVELS = ("low", "normal", "high")
+
+
+@dataclass(frozen=True)
+class TurnPolicy:
+    pause_ms: int  # silence after speech before the turn model is consulted
+    threshold: float  # turn-model probability at or above which the turn sounds finished
+    complete_ms: int  # silence that ends a turn judged finished
+    incomplete_ms: int  # silence that ends a turn judged unfinished, or never judged (the fallback)
+
+    @classmethod
+    def for_eagerness(cls, eagerness: str) -> TurnPolicy:
+        try:
+            return _PRESETS[eagerness]
+        except KeyError:
+            raise ValueError(f"eagerness: expected one of {', '.join(EAGERNESS_LEVELS)}, got {eagerness!r}") from None
+
+    def is_complete(self, probability: float, transcript: str | None = None) -> bool:
+        """The verdict for one pause: the model's probability, overruled by a transcript that
+        clearly goes on (see :func:`transcript_continues`)."""
+        return probability >= self.threshold and not transcript_continues(transcript or "")
+
+
+_PRESETS = {
+    "low": TurnPolicy(pause_ms=300, threshold=0.8, complete_ms=500, incomplete_ms=3000),
+    "normal": TurnPolicy(pause_ms=200, threshold=0.5, complete_ms=200, incomplete_ms=2000),
+    "high": TurnPolicy(pause_ms=200, threshold=0.3, complete_ms=200, incomplete_ms=1200),
+}
+
+_DIGIT = re.compile(r"^\d+$")
+_DIGIT_WORDS = frozenset("zero oh one two three four five six seven eight nine double triple".split())
+_CONTINUATIONS = frozenset(
+    """a an the and or but so because if then to of for from with at in on by about my your our their his her its
+    is are was were am be um uh er erm like""".split()
+)
+
+
+def transcript_continues(transcript: str) -> bool:
+    """Whether the words so far cannot be a whole turn: they end in a digit (someone reading out
+    a number pauses between groups) or in an article, conjunction, preposition, possessive, a
+    linking verb or a filler."""
+    words = re.findall(r"[\w']+", transcript.lower())
+    if not words:
+        return False
+    last = words[-1]
+    return bool(_DIGIT.match(last)) or last in _DIGIT_WORDS or last in _CONTINUATIONS
