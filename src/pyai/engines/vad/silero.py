@@ -37,11 +37,14 @@ ONSET_WINDOWS = 2  # 64 ms of speech opens an utterance
 TURN_AUDIO_WINDOWS = 8000 // WINDOW_MS  # the turn model hears at most 8 s
 PREROLL_WINDOWS = 16  # ~0.5 s before the onset, as the turn model was trained with
 # Non-speech such as music drifts the model's recurrent state so that the speech after it is heard
-# late (490 ms instead of 90 ms after 10 s of music on hold). Like pipecat, reset the state every
-# ~2 s of audio, but only in clear non-speech: outside an utterance, after 5 windows below 0.1.
+# late (~470 ms instead of ~70 ms after 3-10 s of music on hold). Like pipecat, reset the state
+# every ~2 s of audio, but only in clear non-speech: outside an utterance, after 5 windows below
+# 0.1. A state reset cold on music can score it as speech for a window or two (it opened one
+# utterance in 30 s of hold music), so the fresh state first hears the last 256 ms again.
 RESET_EVERY_WINDOWS = 2000 // WINDOW_MS
 RESET_QUIET = 0.1
 RESET_QUIET_WINDOWS = 5
+WARMUP_WINDOWS = 8
 
 SILERO = PackagedFile(
     package="faster_whisper",
@@ -173,6 +176,8 @@ class SileroEndpointer:
         quiet = not self.in_speech and self.run_quiet >= RESET_QUIET_WINDOWS
         if quiet and self.since_reset >= RESET_EVERY_WINDOWS:
             self.vad.reset()
+            for window in list(self.recent)[-WARMUP_WINDOWS:]:
+                self.vad(window)
             self.since_reset = 0
 
     def _open(self) -> None:
