@@ -134,9 +134,9 @@ def test_presets_and_bad_eagerness():
         TurnPolicy.for_eagerness("eager")
 
 
-def _endpointer_at_pause() -> tuple[SileroEndpointer, object, np.ndarray]:
+def _endpointer_at_pause(policy: TurnPolicy = NORMAL) -> tuple[SileroEndpointer, object, np.ndarray]:
     x = va.flite(QUESTION)
-    endpointer = SileroEndpointer(policy=NORMAL)
+    endpointer = SileroEndpointer(policy=policy)
     events = endpointer.process(np.concatenate([x, va.noise_floor(x, 0.3)]))
     pause = next(e for e in events if e.kind == "pause")
     assert [e.kind for e in events] == ["speech_start", "pause"]
@@ -147,6 +147,13 @@ def test_complete_verdict_ends_the_turn_at_once():
     endpointer, pause, _ = _endpointer_at_pause()
     assert [(e.kind, e.ms) for e in endpointer.resolve(pause, True)] == [("speech_end", pause.ms)]
     assert endpointer.resolve(pause, True) == []  # a verdict counts once
+
+
+def test_complete_verdict_still_waits_for_complete_ms():
+    low = TurnPolicy.for_eagerness("low")  # asks at 300 ms of silence, ends a finished turn at 600 ms
+    endpointer, pause, x = _endpointer_at_pause(low)
+    assert endpointer.resolve(pause, True) == []
+    assert [(e.kind, e.ms) for e in endpointer.process(va.noise_floor(x, 0.35))] == [("speech_end", pause.ms)]
 
 
 def test_incomplete_verdict_waits_for_the_fallback():
