@@ -8,6 +8,8 @@ Human speech comes from packages setup installs: CMU ARCTIC (pysptk), the ALSA c
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,7 +133,8 @@ def word_ends(x: np.ndarray) -> list[tuple[str, float]]:
     decoder.start_utt()
     decoder.process_raw((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes(), full_utt=True)
     decoder.end_utt()
-    return [(s.word, (s.end_frame + 1) / 100) for s in decoder.seg() if s.word[0] not in "<[" and s.word != "<sil>"]
+    ends = [(s.word, (s.end_frame + 1) / 100) for s in decoder.seg() if s.word[0] not in "<["]
+    return [(re.sub(r"\(\d+\)$", "", word), end) for word, end in ends]  # "to(2)": a pronunciation variant
 
 
 @dataclass
@@ -154,6 +157,7 @@ def stream_turns(
     policy: TurnPolicy | None,
     words: list[tuple[str, float]] | None = None,
     endpointing_ms: int = 600,
+    score: Callable[[np.ndarray], float] = turn_probability,
 ) -> TurnRun:
     """Feed ``x`` in 20 ms frames as the session does; at each pause score the turn audio and
     resolve it at once (the session would do both in a worker thread). ``words`` (word, end in
@@ -167,7 +171,7 @@ def stream_turns(
             run.events.append((at, event))
             if event.kind == "pause":
                 assert policy is not None
-                p = turn_probability(endpointer.turn_audio())
+                p = score(endpointer.turn_audio())
                 run.checks.append((event.ms, p))
                 said = " ".join(w for w, end in words or [] if end * 1000 <= event.ms + WINDOW_MS)
                 run.events += [(at, e) for e in endpointer.resolve(event, policy.is_complete(p, said))]
