@@ -44,8 +44,8 @@ class TurnPolicy:
 
 _PRESETS = {
     "low": TurnPolicy(pause_ms=300, threshold=0.9, complete_ms=600, incomplete_ms=3000),
-    "normal": TurnPolicy(pause_ms=200, threshold=0.7, complete_ms=300, incomplete_ms=2000),
-    "high": TurnPolicy(pause_ms=200, threshold=0.5, complete_ms=200, incomplete_ms=1200),
+    "normal": TurnPolicy(pause_ms=200, threshold=0.7, complete_ms=450, incomplete_ms=1500),
+    "high": TurnPolicy(pause_ms=200, threshold=0.5, complete_ms=250, incomplete_ms=1200),
 }
 
 _DIGIT = re.compile(r"^\d+$")
