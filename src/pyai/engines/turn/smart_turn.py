@@ -5,11 +5,11 @@ hears the last 8 s of 16 kHz audio up to a pause — intonation, rhythm and word
 with the probability of a complete turn. Its input is the Whisper log-mel spectrogram of exactly
 8 s (audio left-padded with zeros, waveform normalised to zero mean and unit variance first), as
 in pipecat's ``LocalSmartTurnAnalyzerV3``; the spectrogram comes from faster-whisper's
-``FeatureExtractor``, which matches pipecat's vendored transformers code to 1e-5 (unit-tested).
+``FeatureExtractor``, which matches pipecat's vendored transformers code to 1e-4 (unit-tested).
 
-One inference takes 25-130 ms on 2 busy cores, so callers run :func:`turn_probability` in a
-worker thread; the ONNX session is shared by every stream (``InferenceSession.run`` is
-thread-safe) and holds no per-stream state.
+One call costs ~90-100 ms of CPU on one thread (2 busy cores; a second intra-op thread only
+burns more), so callers run :func:`turn_probability` in a worker thread; the ONNX session is
+shared by every stream (``InferenceSession.run`` is thread-safe) and holds no per-stream state.
 """
 
 from __future__ import annotations
