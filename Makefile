@@ -21,3 +21,4 @@ bench: setup
 	.venv/bin/python bench/hear.py
 	.venv/bin/python bench/speak.py --voices
 	.venv/bin/python bench/voices.py
+	.venv/bin/python bench/vad_turn.py

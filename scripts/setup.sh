@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(flite alsa-utils redis-server)
+APT_PACKAGES=(flite alsa-utils redis-server pocketsphinx-testdata)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -26,3 +26,16 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[test]"
   rm -f .venv/.installed-* && touch "$stamp"
 fi
+
+# Model files shipped in packages whose own dependency pins conflict with ours: installed without
+# their dependencies, never imported; the engines find the file and check its sha256 at load.
+#   pipecat-ai: smart-turn v3.2 (end of turn), pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx
+MODEL_PACKAGES=(pipecat-ai==1.14.0)
+for requirement in "${MODEL_PACKAGES[@]}"; do
+  installed=$(.venv/bin/python -c "import importlib.metadata as m, sys
+try: print(m.version(sys.argv[1]))
+except m.PackageNotFoundError: pass" "${requirement%%==*}")
+  if [ "$installed" != "${requirement##*==}" ]; then
+    .venv/bin/python -m pip install -q --no-deps "$requirement"
+  fi
+done
