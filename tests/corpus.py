@@ -57,6 +57,26 @@ TRANSCRIPT_FIXES = {
     "digits/h-40": ("fourtieth", "fortieth"),
     "conf-adminmenu-menu8": ("umute", "unmute"),
     "phonetic/x_p": ("xray", "x-ray"),
+    "unidentified-no-callback": ("Un-indentified or witheld", "Unidentified or withheld"),
+    "queue-periodic-announce": ("represenatives", "representatives"),
+    "priv-callee-options": ("thru", "through"),
+}
+#: Words English writes as one or as two (``file name``/``filename``, ``re-record``/``rerecord``):
+#: compared as one word on both sides, like the normaliser's British/American spellings.
+COMPOUNDS = {
+    ("file", "name"),
+    ("touch", "tone"),
+    ("black", "list"),
+    ("re", "record"),
+    ("voice", "mail"),
+    ("mail", "box"),
+    ("can", "not"),
+    ("un", "delete"),
+    ("log", "in"),
+    ("de", "activated"),
+    ("semi", "colon"),
+    ("under", "score"),
+    ("back", "tick"),
 }
 #: Notes about the sound rather than words said: ``[beep tone]``, ``<beep ascending>``, ``(simple tone sound plays)``.
 _NOT_SPOKEN = re.compile(r"\[.*?\]|<.*?>|\(.*?\)")
@@ -88,9 +108,23 @@ def _normaliser() -> EnglishTextNormalizer:
 
 
 def normalise(text: str) -> list[str]:
-    """Words for WER: Whisper's English normaliser, then tokens without a letter or digit dropped
-    (it leaves a lone "." for an ellipsis)."""
-    return [w for w in _normaliser()(text).split() if any(c.isalnum() for c in w)]
+    """Words for WER: Whisper's English normaliser; then tokens without a letter or digit dropped (it
+    leaves a lone "." for an ellipsis), ``COMPOUNDS`` joined, and spelled-out runs joined: single
+    letters ("m g c p" = "MGCP") and single digits ("5 5" = "55", as the normaliser writes "five five")."""
+    out: list[str] = []
+    spelled: list[bool] = []  # out[i] is a run of single letters or single digits
+    for w in _normaliser()(text).split():
+        if not any(c.isalnum() for c in w):
+            continue
+        if out and (out[-1], w) in COMPOUNDS:
+            out[-1] += w
+            spelled[-1] = False
+        elif len(w) == 1 and out and spelled[-1] and out[-1][-1].isdigit() == w.isdigit():
+            out[-1] += w
+        else:
+            out.append(w)
+            spelled.append(len(w) == 1)
+    return out
 
 
 def _mono16k(samples: np.ndarray, rate: int) -> np.ndarray:
