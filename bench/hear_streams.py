@@ -96,11 +96,14 @@ class Session:
                     first_partial[k] = (frame["t_ms"], recv)
             elif kind in ("speech_final", "final"):
                 ends.setdefault(frame["utterance_id"], {}).setdefault(kind, (frame["t_ms"], recv))
+
+        def endpoint(frames: dict[str, tuple[int, float]]) -> int:
+            return frames.get("speech_final", frames.get("final", (0, 0.0)))[0]
+
         last: dict[int, dict[str, tuple[int, float]]] = {}  # prompt -> its last utterance's frames
         for frames in ends.values():
-            t_ms = frames.get("speech_final", frames.get("final"))[0]
-            k = self.prompt_of(max(0, t_ms - endpointing_ms))
-            if k is not None and (k not in last or t_ms >= last[k].get("final", last[k].get("speech_final"))[0]):
+            k = self.prompt_of(max(0, endpoint(frames) - endpointing_ms))
+            if k is not None and (k not in last or endpoint(frames) >= endpoint(last[k])):
                 last[k] = frames
         for k, p in enumerate(self.prompts):
             if k in first_partial:
