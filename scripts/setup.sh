@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(flite alsa-utils redis-server pocketsphinx-testdata)
+# pocketsphinx-testdata and asterisk-core-sounds-en(-g722): human recordings with transcripts (tests/corpus.py)
+APT_PACKAGES=(flite alsa-utils redis-server pocketsphinx-testdata asterisk-core-sounds-en asterisk-core-sounds-en-g722)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -12,15 +13,24 @@ def normalise_words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("-", " "))
 
 
+def word_errors(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
+    """Substitutions + deletions + insertions turning ``reference`` into ``hypothesis`` (Levenshtein).
+
+    On already-normalised word lists, so a corpus WER can sum errors and reference words over
+    utterances normalised any way the caller likes.
+    """
+    prev = list(range(len(hypothesis) + 1))
+    for i, r in enumerate(reference, 1):
+        cur = [i] + [0] * len(hypothesis)
+        for j, h in enumerate(hypothesis, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1]
+
+
 def wer(reference: str, hypothesis: str) -> float:
-    """(substitutions + deletions + insertions) / reference words, by Levenshtein alignment."""
+    """(substitutions + deletions + insertions) / reference words."""
     ref, hyp = normalise_words(reference), normalise_words(hypothesis)
     if not ref:
         return 0.0 if not hyp else 1.0
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1] / len(ref)
+    return word_errors(ref, hyp) / len(ref)
