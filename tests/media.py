@@ -89,3 +89,11 @@ def flite_wav(text: str, voice: str = "slt") -> bytes:
     return subprocess.run(
         ["flite", "-voice", voice, "-t", text, "-o", "/dev/stdout"], check=True, capture_output=True
     ).stdout
+
+
+def speech_pcm16(text: str, voice: str = "slt", rate: int = 16000) -> bytes:
+    """``text`` spoken by flite as PCM16, with flite's own leading and trailing silence cut off, so
+    a test knows to the millisecond where the speech starts and ends."""
+    samples = np.frombuffer(pcm16(flite_wav(text, voice), rate), dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples) > 300)
+    return samples[loud[0] : loud[-1] + 1].tobytes() if len(loud) else b""

@@ -168,9 +168,11 @@ def test_close_flushes_and_bills_and_the_cap_stops_a_running_stream(sqlite_serve
     assert code == 4429 and frames[-1] == {**frames[-1], "type": "error", "code": "daily_cap_exceeded"}, frames
     assert not of(frames, "usage")  # stopped, not a graceful end
     assert sum(f["audio_ms"] for f in of(frames, "final")) <= 700
-    # The stopped session was billed before its close, so the cap is now used up: refused at once.
+    # The stopped session was billed before its close, at most what it held: what little is left (the
+    # fragment's speech may have been shorter than its audio) is all a next session can use.
     code, frames = asyncio.run(session())
-    assert code == 4429 and [f["type"] for f in frames] == ["error"] and frames[0]["code"] == "daily_cap_exceeded"
+    assert code == 4429 and frames[-1]["code"] == "daily_cap_exceeded"
+    assert sum(f["audio_ms"] for f in of(frames, "final")) <= 700
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.media import flite_wav, pcm16, silence_pcm16
+from tests.media import flite_wav, pcm16, silence_pcm16, speech_pcm16
 from tests.server import Server, free_port
 from tests.test_hear_stream import collect, of, send_audio
 
@@ -172,7 +172,8 @@ def test_a_dropped_client_frees_its_session_at_once(srv: Server, key: str) -> No
 
     async def reconnect() -> tuple[int | None, list[dict]]:
         async with connect(url(srv, key)) as ws:
-            await ws.send("EOF")
+            with contextlib.suppress(ConnectionClosed):  # refused meanwhile: the error frame says why
+                await ws.send("EOF")
             frames = await collect(ws)
         return ws.close_code, frames
 
@@ -187,3 +188,37 @@ def test_a_dropped_client_frees_its_session_at_once(srv: Server, key: str) -> No
         time.sleep(0.2)
     assert code == 1000, frames
     assert time.monotonic() - dropped < 10  # decoding the backlog would take far longer than this
+
+
+def _turns(srv: Server, key: str, pcm: bytes, query: str = "") -> list[dict]:
+    async def go() -> list[dict]:
+        async with connect(url(srv, key) + query) as ws:
+            await send_audio(ws, pcm, pace=0.1)  # real time: the turn model answers while the caller is silent
+            await ws.send("EOF")
+            return await collect(ws)
+
+    return asyncio.run(go())
+
+
+def test_a_pause_inside_a_phone_number_does_not_end_the_turn(srv: Server, key: str) -> None:
+    """ "My number is five five five" — one second's pause — "one two three four": one turn, where a
+    fixed 600 ms silence rule cut it in two."""
+    pcm = silence_pcm16(0.3) + speech_pcm16("My number is five five five.") + silence_pcm16(1.0)
+    pcm += speech_pcm16("One two three four.") + silence_pcm16(2.5)
+    frames = _turns(srv, key, pcm)
+    assert len(of(frames, "speech_final")) == 1, frames
+    said = of(frames, "speech_final")[0]["text"]
+    assert "five" in said and ("four" in said or "three" in said), said
+
+
+def test_a_finished_question_ends_before_the_silence_fallback(srv: Server, key: str) -> None:
+    speech = speech_pcm16("Can you tell me my account balance?")
+    speech_end_ms = 300 + len(speech) * 1000 // 32000
+    frames = _turns(srv, key, silence_pcm16(0.3) + speech + silence_pcm16(3.0))
+    (ended,) = of(frames, "speech_final")
+    # normal eagerness: a turn judged finished ends 450 ms into the silence, one judged unfinished
+    # (or never judged) at 1.5 s; the verdict arrives within the first of those windows
+    assert ended["t_ms"] - speech_end_ms < 1400, (ended["t_ms"], speech_end_ms)
+    # with eagerness=low (finished turns end 600 ms into the silence) the same question waits longer
+    frames = _turns(srv, key, silence_pcm16(0.3) + speech + silence_pcm16(4.0), "&eagerness=low")
+    assert of(frames, "speech_final")[0]["t_ms"] - speech_end_ms >= 550

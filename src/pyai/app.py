@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,7 +31,7 @@ from pyai.api.served import served_operations
 from pyai.contract import HTTP_METHODS, seed_operations, seed_spec
 from pyai.gateway import access
 from pyai.gateway.auth import guard
-from pyai.hear.engine import partial_workers
+from pyai.hear.engine import partial_workers, warm_stream_models
 from pyai.jobs.worker import Worker
 from pyai.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from pyai.realtime import hear_stream
@@ -94,7 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.build(settings)
         app.state.services = services
-        partial_workers(services).warm()  # so the first stream's first partial does not wait for a process
+        # so a first stream does not wait for worker processes and models to load
+        partial_workers(services).warm()
+        asyncio.get_running_loop().run_in_executor(None, warm_stream_models)
         worker = None
         if settings.worker_in_process:
             if services.db.is_sqlite:

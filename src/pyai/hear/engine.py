@@ -8,6 +8,8 @@ from pyai.engines.stt.base import SpeechToText
 from pyai.engines.stt.model_dir import model_config
 from pyai.engines.stt.pocketsphinx_partials import PartialWorkers
 from pyai.engines.stt.registry import get_stt
+from pyai.engines.turn import smart_turn
+from pyai.engines.vad import silero
 
 
 def stt_engine(services) -> SpeechToText:  # noqa: ANN001 - pyai.services.Services (import cycle)
@@ -18,3 +20,9 @@ def partial_workers(services) -> PartialWorkers:  # noqa: ANN001
     settings = services.settings
     config = model_config(settings.stt_model_dir) if settings.stt_model_dir else {}
     return services.singleton("stt_partials", lambda: PartialWorkers(config, settings.stt_processes))
+
+
+def warm_stream_models() -> None:
+    """Load (and verify) the VAD and turn models of streaming sessions."""
+    silero.load()
+    smart_turn.load()

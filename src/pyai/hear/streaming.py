@@ -1,9 +1,11 @@
 """One streaming-transcription session, sans I/O: audio and commands in, events and work out.
 
-Audio is cut into 20 ms frames at 16 kHz. A voice-activity endpointer opens an utterance at
-speech onset (with 300 ms of pre-roll so the first phone is not clipped) and closes it after its
-trailing silence, on ``commit``/``EOF``, or at 30 s; speech that goes on through a commit or the
-30 s cut opens the next utterance at once, so nothing said is dropped.
+Audio is cut into 20 ms frames at 16 kHz. Silero VAD opens an utterance at speech onset (with
+300 ms of pre-roll so the first phone is not clipped; steady noise, hiss and hold music do not
+open one). When the speaker pauses, the turn model judges whether the turn sounds finished and the
+``eagerness`` policy sets how much more silence ends it (engines/turn/policy.py); the utterance
+also ends on ``commit``/``EOF`` or at 30 s, and speech that goes on through a commit or the 30 s
+cut opens the next utterance at once, so nothing said is dropped.
 
 Recognition is slow work the session never does itself: it returns *work* for the adapter to run
 and feed back, and it never waits for it, so reading audio never waits on a decode.
@@ -14,6 +16,8 @@ and feed back, and it never waits for it, so reading audio never waits on a deco
   recogniser's transcript (→ ``speech_final``, at once).
 - :class:`Decode` — the whole utterance for the full-context engine; answer
   :meth:`StreamSession.on_final` (→ ``final``, after the utterance's ``speech_final``).
+- :class:`JudgeTurn` — the speaker paused: score the utterance audio with the turn model and
+  answer :meth:`StreamSession.on_turn` (which may end the utterance).
 
 Billing counts speech time from the final transcript's word timings, so silence and noise cost
 nothing.
@@ -22,6 +26,7 @@ nothing.
 from __future__ import annotations
 
 import collections
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +35,9 @@ from pyai.audio.opus import OpusPacketDecoder
 from pyai.audio.pcm import float_to_pcm16, pcm16_to_float
 from pyai.audio.resample import StreamResampler
 from pyai.engines.stt.base import Transcript
-from pyai.engines.vad.webrtc import Endpointer
+from pyai.engines.turn.policy import TurnPolicy
+from pyai.engines.vad.silero import SileroEndpointer
+from pyai.engines.vad.webrtc import VadEvent
 from pyai.text.numerals import to_numerals
 
 RATE = 16000
@@ -38,7 +45,6 @@ FRAME = RATE // 50  # 20 ms
 BLOCK_FRAMES = 5  # 100 ms per recogniser block / partial tick
 PREROLL_FRAMES = 15  # 300 ms
 MAX_UTTERANCE_FRAMES = 30 * 50  # 30 s
-DEFAULT_ENDPOINTING_MS = 600
 
 
 @dataclass
@@ -48,7 +54,8 @@ class StreamOptions:
     interim_results: bool = True
     numerals: bool = False
     language: str = "en"
-    endpointing_ms: int | None = None
+    endpointing_ms: int | None = None  # the longest pause within a turn (the policy's fallback)
+    eagerness: str = "normal"
     seed: int | None = None
     temperature: float | None = None
 
@@ -71,7 +78,14 @@ class Decode:
     samples: np.ndarray  # float32, 16 kHz
 
 
-Work = Recognize | Finish | Decode
+@dataclass(frozen=True)
+class JudgeTurn:
+    uid: str
+    pause: VadEvent
+    audio: np.ndarray  # the utterance so far (at most the last 8 s), for the turn model
+
+
+Work = Recognize | Finish | Decode | JudgeTurn
 
 
 @dataclass
@@ -83,7 +97,7 @@ class _Utterance:
     last_words: list[str] = field(default_factory=list)
     closed: bool = False
     t_ms: int = 0  # audio time at which it closed
-    speech_frames: int = 0  # frames the VAD called speech (bills an utterance cut off by a hang-up)
+    speech_seconds: float = 0.0  # what the VAD called speech (bills an utterance cut off by a hang-up)
     quick: Transcript | None = None
     quick_sent: bool = False
     final: Transcript | None = None
@@ -121,7 +135,10 @@ class StreamSession:
     def __init__(self, options: StreamOptions) -> None:
         self.options = options
         self.product = "hear"
-        self.vad = Endpointer(sample_rate=RATE, endpointing_ms=options.endpointing_ms or DEFAULT_ENDPOINTING_MS)
+        policy = TurnPolicy.for_eagerness(options.eagerness)
+        if options.endpointing_ms is not None:
+            policy = dataclasses.replace(policy, incomplete_ms=max(options.endpointing_ms, policy.complete_ms))
+        self.vad = SileroEndpointer(policy=policy)
         self.resampler = StreamResampler(options.sample_rate, RATE) if options.sample_rate != RATE else None
         self.opus = OpusPacketDecoder(RATE) if options.encoding == "opus" else None
         self.backlog = np.zeros(0, dtype=np.float32)
@@ -214,6 +231,16 @@ class StreamSession:
         utt.final, utt.final_failed = transcript, transcript is None
         return self._settle()
 
+    def on_turn(self, uid: str, pause: VadEvent, probability: float) -> Output:
+        """The turn model's probability that the speech before ``pause`` is a finished turn."""
+        utt = self.utterance
+        if utt is None or utt.uid != uid or self.vad.policy is None:
+            return Output()
+        complete = self.vad.policy.is_complete(probability, " ".join(utt.last_words))
+        if any(e.kind == "speech_end" for e in self.vad.resolve(pause, complete)):
+            return self._close_utterance()
+        return Output()
+
     # ---- state the adapter reads -------------------------------------------------------------
     @property
     def busy(self) -> bool:
@@ -231,7 +258,7 @@ class StreamSession:
         """The client went away: stop, and bill each utterance without a final by the speech the VAD
         heard in it (nothing can be sent, so nothing more is decoded). Returns the billed total."""
         cut = [*self.unfinished.values(), *([self.utterance] if self.utterance else [])]
-        self.billed_seconds += sum(u.speech_frames * FRAME / RATE for u in cut)
+        self.billed_seconds += sum(u.speech_seconds for u in cut)
         self.unfinished.clear()
         self.utterance = None
         return self.billed_seconds
@@ -249,8 +276,9 @@ class StreamSession:
 
     def _frame(self, frame: np.ndarray) -> Output:
         self.samples_seen += FRAME
-        speech_before = self.vad.speech_frames
-        kinds = {e.kind for e in self.vad.process(frame)}
+        speech_before = self.vad.speech_seconds
+        events = self.vad.process(frame)
+        kinds = {e.kind for e in events}
         utt = self.utterance
         if utt is None:
             resume = self.resume_in_speech and self.vad.in_speech
@@ -266,15 +294,18 @@ class StreamSession:
         else:
             utt.audio.append(frame)
             utt.pending.append(frame)
-        utt.speech_frames += self.vad.speech_frames - speech_before
+        utt.speech_seconds += self.vad.speech_seconds - speech_before
         if "speech_end" in kinds:
             return self._close_utterance()
+        out = Output()
+        if pause := next((e for e in events if e.kind == "pause"), None):
+            out.work.append(JudgeTurn(utt.uid, pause, self.vad.turn_audio()))
         if len(utt.audio) >= MAX_UTTERANCE_FRAMES:
             self.resume_in_speech = True
             return self._close_utterance()
         if len(utt.pending) >= BLOCK_FRAMES:
-            return Output(work=[self._recognize(utt)])
-        return Output()
+            out.work.append(self._recognize(utt))
+        return out
 
     def _recognize(self, utt: _Utterance) -> Recognize:
         pcm = float_to_pcm16(np.concatenate(utt.pending)).tobytes()

@@ -22,12 +22,14 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pyai import safe_json
 from pyai.engines.stt.base import EngineUnavailable
 from pyai.engines.stt.pocketsphinx_partials import PartialSession
+from pyai.engines.turn.policy import EAGERNESS_LEVELS
+from pyai.engines.turn.smart_turn import turn_probability
 from pyai.gateway.auth import caller
 from pyai.gateway.errors import ApiError
 from pyai.gateway.principal import Principal
 from pyai.gateway.streaming_hold import StreamingHold
 from pyai.hear.engine import partial_workers, stt_engine
-from pyai.hear.streaming import Decode, Finish, Output, Recognize, StreamOptions, StreamSession
+from pyai.hear.streaming import Decode, Finish, JudgeTurn, Output, Recognize, StreamOptions, StreamSession
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
 from pyai.realtime.admission import (
     CLOSE_ENGINE_ERROR,
@@ -76,6 +78,9 @@ def parse_options(params: dict[str, str]) -> StreamOptions:
     if model not in ("pyai-hear", "pyai-hear-telephony"):
         raise ValueError(f"model: unknown streaming model {model!r}")
     endpointing = number("endpointing_ms", int, None)
+    eagerness = params.get("eagerness", "normal")
+    if eagerness not in EAGERNESS_LEVELS:
+        raise ValueError(f"eagerness: must be one of {', '.join(EAGERNESS_LEVELS)}")
     return StreamOptions(
         sample_rate=sample_rate,
         encoding=encoding,
@@ -83,6 +88,7 @@ def parse_options(params: dict[str, str]) -> StreamOptions:
         numerals=flag("numerals", False),
         language=params.get("language", "en"),
         endpointing_ms=None if endpointing is None else min(5000, max(50, endpointing)),
+        eagerness=eagerness,
         seed=number("seed", int, None),
         temperature=number("temperature", float, None),
     )
@@ -134,9 +140,9 @@ class _Stream:
                 event["grounding"] = self.session.grounding_for(event["utterance_id"])
             await self.send(event)
         for work in out.work:
-            if isinstance(work, Decode):
+            if isinstance(work, Decode | JudgeTurn):
                 assert self.tasks is not None
-                self.tasks.create_task(self._final(work))
+                self.tasks.create_task(self._final(work) if isinstance(work, Decode) else self._judge(work))
             else:
                 self.lane.append(work)
                 self.lane_ready.set()
@@ -169,6 +175,10 @@ class _Stream:
             log.warning("full-context decode unavailable, using the incremental result: %s", e)
             transcript = None
         await self.apply(self.session.on_final(work.uid, transcript))
+
+    async def _judge(self, work: JudgeTurn) -> None:
+        probability = await asyncio.to_thread(turn_probability, work.audio)
+        await self.apply(self.session.on_turn(work.uid, work.pause, probability))
 
     # ---- input -----------------------------------------------------------------------------
     async def on_text(self, text: str) -> bool:
