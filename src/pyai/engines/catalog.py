@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from pyai.settings import Settings
+from pyai.engines.stt.base import SpeechToText
 
 CREATED = 1767225600  # 2026-01-01, the catalog's epoch
+TELEPHONY_DESCRIPTION = "Speech-to-text for calls (TODO)."
 
 
 def _pkg_version(name: str) -> str | None:
@@ -16,13 +17,11 @@ def _pkg_version(name: str) -> str | None:
         return None
 
 
-def model_catalog(settings: Settings) -> list[dict]:
-    """One entry per public model id; ``engine`` says honestly what runs it here."""
-    stt = {
-        "name": "pocketsphinx",
-        "version": _pkg_version("pocketsphinx"),
-        "model": "en-us acoustic model + trigram LM (bundled in the PyPI package)",
-    }
+def model_catalog(stt: SpeechToText) -> list[dict]:
+    """One entry per public model id; ``engine`` says honestly what runs it here (the STT engine
+    describes itself: the model it loads, where the weights came from, their licence)."""
+    stt_engine = stt.describe()
+    languages = list(stt.languages) if stt.languages is not None else ["as the upstream endpoint supports"]
     tts = {
         "name": "flite",
         "voices": ["slt", "rms", "awb", "kal16"],
@@ -43,7 +42,13 @@ def model_catalog(settings: Settings) -> list[dict]:
         }
 
     return [
-        entry("pyai-hear", "hear", "Speech-to-text (batch and streaming).", stt, languages=["en"]),
-        entry("pyai-hear-telephony", "hear", "Speech-to-text for async jobs (8 kHz friendly).", stt, languages=["en"]),
+        entry("pyai-hear", "hear", "Speech-to-text (batch and streaming).", stt_engine, languages=languages),
+        entry(
+            "pyai-hear-telephony",
+            "hear",
+            TELEPHONY_DESCRIPTION,
+            stt_engine,
+            languages=languages,
+        ),
         entry("pyai-voice", "speak", "Text-to-speech with 38 stock voices, cloning and design.", tts, languages=["en"]),
     ]

@@ -10,10 +10,10 @@ import asyncio
 import base64
 import dataclasses
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, StringConstraints
 from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +42,10 @@ LINK_TTL_S = 7 * 24 * 3600
 HOLD_TTL_S = 600.0
 
 
+#: One key term (a product, a surname, a jargon word) that the decoder should expect.
+Keyterm = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
 class JobOptions(ClosedModel):
     """How to process a job: the fields shared by the JSON and multipart forms of the request."""
 
@@ -51,6 +55,8 @@ class JobOptions(ClosedModel):
     numerals: bool = False
     output_formats: list[str] = Field(default_factory=lambda: ["json"], max_length=len(OUTPUT_FORMATS))
     webhook_url: str | None = Field(default=None, max_length=2048)
+    language: str | None = Field(default=None, max_length=16)  # extension: ISO-639-1, as batch's
+    keyterms: list[Keyterm] = Field(default_factory=list, max_length=100)  # extension: biases the decoder
 
     def validate(self, test_mode: bool) -> None:
         bad = [f for f in self.output_formats if f not in OUTPUT_FORMATS]
@@ -143,13 +149,20 @@ def _label(t: Transcript, channel: int | None, speaker: str | None) -> tuple[lis
     return segs, words
 
 
+def keyterm_prompt(keyterms: list[str]) -> str | None:
+    """Key terms as the decoder's prompt: a plain comma-separated list (measured: a list ending in a
+    full stop, or wrapped in a sentence, made Whisper tiny.en invent a closing sentence)."""
+    return ", ".join(keyterms) or None
+
+
 def _transcribe(stt, pcm: np.ndarray, options: dict) -> tuple[list[dict], list[dict], int]:  # noqa: ANN001
     """Segments, words and speaker count, per channel (exact) or diarised (mono)."""
     segments: list[dict] = []
     words: list[dict] = []
+    hints = {"language": options.get("language"), "prompt": keyterm_prompt(options.get("keyterms") or [])}
     if options["channel"] and pcm.shape[0] >= 2:
         for ch in range(pcm.shape[0]):
-            t = stt.transcribe(pcm[ch])
+            t = stt.transcribe(pcm[ch], **hints)
             t = with_numerals(t) if options["numerals"] else t
             s, w = _label(t, ch, f"speaker_{ch}")
             segments += s
@@ -157,7 +170,7 @@ def _transcribe(stt, pcm: np.ndarray, options: dict) -> tuple[list[dict], list[d
         speakers = pcm.shape[0]
     else:
         mono = pcm.mean(axis=0)
-        t = stt.transcribe(mono)
+        t = stt.transcribe(mono, **hints)
         t = with_numerals(t) if options["numerals"] else t
         segments, words = _label(t, None, None)
         speakers = 1 if segments else 0

@@ -22,6 +22,7 @@ from pyai.gateway.errors import ApiError
 from pyai.gateway.principal import Principal
 from pyai.gateway.streaming_hold import StreamingHold
 from pyai.hear.engine import stt_engine
+from pyai.hear.language import language_problem
 from pyai.hear.streaming import StreamOptions, StreamSession
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
 from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, leased, reject, reject_error
@@ -237,6 +238,9 @@ async def transcription_stream(ws: WebSocket, principal: Principal = caller()) -
             options = parse_options(dict(ws.query_params))
         except ValueError as e:
             await reject(ws, "invalid_request", str(e), CLOSE_POLICY)
+            return
+        if problem := language_problem(stt_engine(services), options.language):
+            await reject(ws, "invalid_request", problem, CLOSE_POLICY)
             return
         session = StreamSession(stt_engine(services), options)
         stream = _Stream(ws, session, services, principal)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -80,6 +81,42 @@ class StreamingRecognizer(Protocol):
 class SpeechToText(Protocol):
     name: str
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript: ...
+    @property
+    def languages(self) -> tuple[str, ...] | None:
+        """ISO-639-1 codes it transcribes; None when it cannot tell (a remote endpoint decides)."""
+        ...
+
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Transcript:
+        """Whole-utterance decode; ``prompt`` (key terms, earlier text) biases engines that take one."""
+        ...
 
     def open_stream(self) -> StreamingRecognizer: ...
+
+    def describe(self) -> dict:
+        """What runs here, for ``/v1/models`` and ``pyai doctor`` (no secrets, no model load)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SplitStream:
+    """A session whose partials and ``speech_final`` come from one engine's incremental decoder and
+    whose ``final`` is another engine's whole-utterance decode (``final_decode``)."""
+
+    def __init__(self, local: StreamingRecognizer, final_decode: Callable[[np.ndarray], Transcript]) -> None:
+        self.local, self.final_decode = local, final_decode
+
+    def accept(self, samples: np.ndarray) -> None:
+        self.local.accept(samples)
+
+    def partial(self) -> str:
+        return self.local.partial()
+
+    def finish(self) -> Transcript:
+        return self.local.finish()
+
+    def redecode(self, samples: np.ndarray) -> Transcript:
+        return self.final_decode(samples)
+
+    def close(self) -> None:
+        self.local.close()

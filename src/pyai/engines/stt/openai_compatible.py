@@ -22,6 +22,7 @@ from pyai.engines.stt.base import (
     RATE,
     EngineUnavailable,
     SpeechToText,
+    SplitStream,
     StreamingRecognizer,
     Transcript,
     Word,
@@ -73,7 +74,7 @@ class RemoteTranscriber:
         self.model = model
         self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
 
-    def transcribe(self, samples: np.ndarray, language: str | None = None) -> Transcript:
+    def transcribe(self, samples: np.ndarray, language: str | None = None, prompt: str | None = None) -> Transcript:
         data: dict[str, object] = {
             "model": self.model,
             "response_format": "verbose_json",
@@ -81,6 +82,8 @@ class RemoteTranscriber:
         }
         if language:
             data["language"] = language
+        if prompt:
+            data["prompt"] = prompt
         try:
             resp = self._client.post(
                 "/audio/transcriptions", data=data, files={"file": ("audio.wav", wav_bytes(samples), "audio/wav")}
@@ -98,43 +101,41 @@ class RemoteTranscriber:
         self._client.close()
 
 
-class RemoteFinalStream:
-    """Local partials and ``speech_final``; the utterance's ``final`` from the remote model."""
+class RemoteFinalStream(SplitStream):
+    """Local partials and ``speech_final``; the utterance's ``final`` from the remote model, or from
+    the local full-context decode when the remote call fails."""
 
     def __init__(self, local: StreamingRecognizer, remote: RemoteTranscriber) -> None:
-        self._local, self._remote = local, remote
-
-    def accept(self, samples: np.ndarray) -> None:
-        self._local.accept(samples)
-
-    def partial(self) -> str:
-        return self._local.partial()
-
-    def finish(self) -> Transcript:
-        return self._local.finish()
+        super().__init__(local, remote.transcribe)
 
     def redecode(self, samples: np.ndarray) -> Transcript:
         try:
-            return self._remote.transcribe(samples)
+            return self.final_decode(samples)
         except EngineUnavailable as e:
             log.warning("final re-decode falls back to the local model: %s", e)
-            return self._local.redecode(samples)
-
-    def close(self) -> None:
-        self._local.close()
+            return self.local.redecode(samples)
 
 
 class OpenAICompatibleSTT:
     name = "openai"
+    languages = None  # the endpoint decides
 
     def __init__(self, remote: RemoteTranscriber, local: SpeechToText) -> None:
         self._remote, self._local = remote, local
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
-        return self._remote.transcribe(samples, language)
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Transcript:
+        return self._remote.transcribe(samples, language, prompt)
 
     def open_stream(self) -> RemoteFinalStream:
         return RemoteFinalStream(self._local.open_stream(), self._remote)
+
+    def describe(self) -> dict:
+        return {
+            "name": "openai-compatible",
+            "model": self._remote.model,
+            "endpoint": "an OpenAI-compatible /audio/transcriptions (PYAI_STT_BASE_URL)",
+            "partials": self._local.describe(),
+        }
 
     def close(self) -> None:
         self._remote.close()

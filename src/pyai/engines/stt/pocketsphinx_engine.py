@@ -15,6 +15,7 @@ import os
 import queue
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from importlib.metadata import version as _version
 
 import numpy as np
 from pocketsphinx import Decoder
@@ -154,6 +155,7 @@ class PocketsphinxStream:
 
 class PocketsphinxSTT:
     name = "pocketsphinx"
+    languages = ("en",)
 
     def __init__(
         self, pool_size: int = 8, config: dict[str, object] | None = None, processes: int | None = None
@@ -177,7 +179,8 @@ class PocketsphinxSTT:
                 )
         return self._executor.submit(_decode_regions, samples.astype(np.float32), regions).result()
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Transcript:
+        """``prompt`` is ignored: an n-gram decoder has no prompt (key terms would need LM edits)."""
         duration = len(samples) / RATE
         regions = [(0.0, duration)] if duration <= WHOLE_FILE_LIMIT_S else split_on_silence(samples, RATE)
         words = self._full_decode(samples, regions)
@@ -185,6 +188,14 @@ class PocketsphinxSTT:
 
     def open_stream(self) -> PocketsphinxStream:
         return PocketsphinxStream(self.stream_pool, self._full_decode)
+
+    def describe(self) -> dict:
+        if "hmm" in self.config:
+            files = ", ".join(str(self.config[k]) for k in ("hmm", "lm", "dict"))
+            model = f"local model (PYAI_STT_MODEL_DIR): {files}"
+        else:
+            model = "en-us acoustic model + trigram LM (bundled in the PyPI package)"
+        return {"name": "pocketsphinx", "version": _version("pocketsphinx"), "model": model, "license": "BSD-2-Clause"}
 
     def close(self) -> None:
         if self._executor is not None:
