@@ -165,3 +165,31 @@ def test_unreachable_hub_stops_serve_with_a_clear_error(tmp_path) -> None:  # no
     assert run.returncode == 1 and "PYAI_STT_MODEL" in run.stderr, run.stderr
     assert "'base.en' is not in faster-whisper's cache and cannot be fetched" in run.stderr
     assert "tiny.en (bundled" in run.stderr and time.time() - t0 < 60
+
+
+@pytest.mark.parametrize("encoding", ["g711_ulaw", "g711_alaw"])
+def test_raw_g711_stream_is_heard(sqlite_server: Server, encoding: str) -> None:
+    import soxr
+
+    from pyai.audio.g711 import alaw_encode, ulaw_encode
+
+    key = sqlite_server.create_key(scopes="hear:stream")["api_key"]
+    path, reference = HUMAN_RECORDINGS[0]
+    narrow = soxr.resample(samples_of(path.read_bytes()), RATE, 8000)
+    pcm = (np.concatenate([np.zeros(2400), narrow, np.zeros(9600)]) * 32767).astype(np.int16)
+    law = (ulaw_encode if encoding == "g711_ulaw" else alaw_encode)(pcm)  # 1 byte per 8 kHz sample
+
+    async def go(query: str, audio: bytes) -> tuple[list[dict], int | None]:
+        async with connect(ws_url(sqlite_server, f"api_key={key}&{query}")) as ws:
+            for i in range(0, len(audio), 160):  # 20 ms frames, as a telephony bridge sends them
+                await ws.send(audio[i : i + 160])
+            if audio:
+                await ws.send("EOF")
+            frames = await collect(ws)
+        return frames, ws.close_code
+
+    frames, code = asyncio.run(go(f"encoding={encoding}", law))
+    finals = [f["text"] for f in frames if f["type"] == "final"]
+    assert code == 1000 and wer(reference, " ".join(finals)) <= 0.2, frames
+    frames, code = asyncio.run(go(f"encoding={encoding}&sample_rate=16000", b""))
+    assert code == 1008 and "8000 Hz" in frames[0]["message"]

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from pyai import safe_json
+from pyai.audio.g711 import ENCODINGS as G711
 from pyai.gateway.auth import caller
 from pyai.gateway.errors import ApiError
 from pyai.gateway.principal import Principal
@@ -55,12 +56,14 @@ def parse_options(params: dict[str, str]) -> StreamOptions:
         except ValueError:
             raise ValueError(f"{name}: expected a number, got {raw!r}") from None
 
-    sample_rate = number("sample_rate", int, 16000)
+    encoding = params.get("encoding", "pcm16")
+    if encoding not in ("pcm16", "opus", *G711):
+        raise ValueError(f"encoding: must be pcm16, opus, {' or '.join(G711)}")
+    sample_rate = number("sample_rate", int, 8000 if encoding in G711 else 16000)
     if not 8000 <= sample_rate <= 48000:
         raise ValueError("sample_rate: must be between 8000 and 48000")
-    encoding = params.get("encoding", "pcm16")
-    if encoding not in ("pcm16", "opus"):
-        raise ValueError("encoding: must be pcm16 or opus")
+    if encoding in G711 and sample_rate != 8000:
+        raise ValueError(f"sample_rate: {encoding} is 8000 Hz telephone audio")
     model = params.get("model", "pyai-hear")
     if model not in ("pyai-hear", "pyai-hear-telephony"):
         raise ValueError(f"model: unknown streaming model {model!r}")
