@@ -114,12 +114,14 @@ def test_stream_finals_come_from_whisper(sqlite_server: Server) -> None:
 def test_batch_prompt_and_job_keyterms_reach_the_decoder(hear: httpx.Client) -> None:
     audio = flite_wav(RARE)
     assert RARE_TERM not in batch(hear, audio).json()["text"]
-    assert RARE_TERM in batch(hear, audio, prompt=RARE_TERM).json()["text"]
+    prompted = batch(hear, audio, prompt=RARE_TERM).json()["text"]
+    assert RARE_TERM in prompted and wer(RARE, prompted) == 0, prompted  # and not repeated after the speech
 
     plain = wait(hear, hear.post(JOBS, files={"audio": ("a.wav", audio)}).json()["job_id"])
     assert RARE_TERM not in plain["result"]["text"]
     biased = hear.post(JOBS, files={"audio": ("a.wav", audio)}, data={"keyterms": f"Okonkwo,{RARE_TERM}"})
-    assert RARE_TERM in wait(hear, biased.json()["job_id"])["result"]["text"]
+    text = wait(hear, biased.json()["job_id"])["result"]["text"]
+    assert RARE_TERM in text and wer(RARE, text) == 0, text
     by_json = hear.post(JOBS, json={"audio_url": "https://example.com/a.wav", "keyterms": ["x" * 51]})
     assert assert_problem(by_json, 400, "invalid_request")["param"].startswith("keyterms")
     too_many = hear.post(JOBS, files={"audio": ("a.wav", audio)}, data={"keyterms": ",".join(["term"] * 101)})
