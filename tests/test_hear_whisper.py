@@ -153,7 +153,7 @@ def test_models_and_doctor_name_the_loaded_model(sqlite_server: Server, hear: ht
     assert "[ok  ] stt: whisper" in doctor and "tiny.en" in doctor and "sha256 verified" in doctor, doctor
 
 
-def test_unreachable_hub_stops_serve_with_a_clear_error(tmp_path) -> None:  # noqa: ANN001
+def test_unreachable_hub_stops_serve_with_a_clear_error_and_the_bundled_model_needs_none(tmp_path) -> None:  # noqa: ANN001
     import subprocess
 
     from tests.server import PYAI, bare_env, free_port
@@ -167,6 +167,18 @@ def test_unreachable_hub_stops_serve_with_a_clear_error(tmp_path) -> None:  # no
     assert run.returncode == 1 and "PYAI_STT_MODEL" in run.stderr, run.stderr
     assert "'base.en' is not in faster-whisper's cache and cannot be fetched" in run.stderr
     assert "tiny.en (bundled" in run.stderr and time.time() - t0 < 60
+
+    # The bundled model needs no hub at all: the same unreachable hub, and Hear works.
+    offline = {"HF_ENDPOINT": env["HF_ENDPOINT"], "HF_HOME": env["HF_HOME"]}
+    srv = Server(tmp_path / "offline", offline).start()
+    try:
+        key = srv.create_key(scopes="hear:*")["api_key"]
+        resp = httpx.post(
+            srv.url + BATCH, headers=srv.headers(key), files={"file": ("a.wav", flite_wav(RARE))}, timeout=120
+        )
+        assert resp.status_code == 200 and "transfer" in resp.json()["text"], resp.text
+    finally:
+        srv.stop()
 
 
 @pytest.mark.parametrize("encoding", ["g711_ulaw", "g711_alaw"])
