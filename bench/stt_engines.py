@@ -13,7 +13,8 @@ Debian's pocketsphinx-testdata, and a deterministic sample of Asterisk's Allison
 (asterisk-core-sounds-en: G.722 wideband as the 16 kHz source). Prompts whose transcript holds
 digits or bracketed notes are skipped: the engines answer in spoken form.
 
-Usage: ``.venv/bin/python bench/stt_engines.py [--quick]`` (prints Markdown for docs/benchmarks.md).
+Usage: ``.venv/bin/python bench/stt_engines.py [--sections wer,silence,beam,threads]`` (prints
+Markdown for docs/benchmarks.md). The machine must be otherwise idle for the timing sections.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def concurrency_sweep(spec, partials, data) -> None:
     print()
 
 
-def silence_and_noise(stt) -> None:
+def silence_and_noise(spec, partials) -> None:
     rng = np.random.default_rng(0)
     noise = Path("/usr/share/sounds/alsa/Noise.wav")
     t = np.arange(10 * RATE) / RATE
@@ -204,34 +205,38 @@ def silence_and_noise(stt) -> None:
         "10 s 50 Hz hum": (0.05 * np.sin(2 * np.pi * 50 * t)).astype(np.float32),
         "10 s 440 Hz tone": (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
     }
-    print("## Whisper over silence and noise (must be empty)")
-    print("| input | text |")
-    print("| --- | --- |")
-    for name, audio in cases.items():
-        print(f"| {name} | {stt.transcribe(audio).text!r} |", flush=True)
     arctic = to_16k(HUMAN_RECORDINGS[0][0].read_bytes())
     for db in (-30, -40, -50):
-        quiet = (arctic / np.abs(arctic).max() * 10 ** (db / 20)).astype(np.float32)
-        print(f"| ARCTIC a0007 at {db} dBFS peak | {stt.transcribe(quiet).text!r} |", flush=True)
+        cases[f"ARCTIC a0007 at {db} dBFS peak"] = (arctic / np.abs(arctic).max() * 10 ** (db / 20)).astype(np.float32)
+    with_vad, without = WhisperSTT(spec, partials), WhisperSTT(spec, partials, vad=False)
+    print("## Whisper over silence, noise and quiet speech (silence and noise must be empty)")
+    print("| input | with Silero VAD (as configured) | without VAD |")
+    print("| --- | --- | --- |")
+    for name, audio in cases.items():
+        print(f"| {name} | {with_vad.transcribe(audio).text!r} | {without.transcribe(audio).text!r} |", flush=True)
     print()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="WER tables only")
+    parser.add_argument("--sections", default="wer,silence,beam,threads", help="comma-separated subset")
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
     data = recordings()
     spec = resolve("tiny.en")
     pocketsphinx = PocketsphinxSTT(processes=1)
     whisper = WhisperSTT(spec, pocketsphinx)
     long = long_audio(data)
     print(f"# STT engines — `bench/stt_engines.py`, {time.strftime('%Y-%m-%d')}\n")
-    print(f"Batch RTF on a {len(long) / RATE:.0f} s file (median of 3): whisper {rtf(whisper, long):.3f}, ", end="")
-    print(f"pocketsphinx {rtf(pocketsphinx, long):.3f}\n")
-    wer_tables({"whisper tiny.en": whisper, "pocketsphinx": pocketsphinx}, data)
-    if not args.quick:
-        silence_and_noise(whisper)
+    if "wer" in sections:
+        print(f"Batch RTF on a {len(long) / RATE:.0f} s file (median of 3): whisper {rtf(whisper, long):.3f}, ", end="")
+        print(f"pocketsphinx {rtf(pocketsphinx, long):.3f}\n")
+        wer_tables({"whisper tiny.en": whisper, "pocketsphinx": pocketsphinx}, data)
+    if "silence" in sections:
+        silence_and_noise(spec, pocketsphinx)
+    if "beam" in sections:
         beam_sweep(spec, pocketsphinx, data)
+    if "threads" in sections:
         concurrency_sweep(spec, pocketsphinx, data)
     pocketsphinx.close()
 

@@ -90,7 +90,7 @@ def _stt_whisper(settings: Settings) -> Check:
     name = "stt: whisper"
     try:
         spec = resolve(settings.stt_model_name)
-        load_model(spec, threads=1)
+        load_model(spec, threads=1, workers=1)  # a trial load only
     except WhisperModelError as e:
         return Check(name, False, str(e), "set PYAI_STT_MODEL to tiny.en (bundled), a cached name or a local directory")
     except Exception as e:  # CTranslate2 refusing the files is the finding itself

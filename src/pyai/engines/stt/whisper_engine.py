@@ -8,17 +8,23 @@ no 100 ms partial tick can afford.
 
 One model per process, shared by every request thread: CTranslate2 releases the GIL while it
 runs, and callers always decode in a worker thread (``asyncio.to_thread``), never on the event
-loop. The model loads on the first decode (~1 s), not at start, so processes that never hear
-anything (most test servers, a Speak-only deployment) do not pay for it.
+loop. It runs two decodes at once (``WORKERS``), each on all cores: measured on 2 idle cores with
+1-7 s utterances, that gives 3.0 decodes/s at 2-4 callers against 2.2 with one worker, and the
+lowest single-call latency (0.42 s median; one worker 0.49 s, one thread each 0.52 s) — one
+decode's Python work (features, VAD, word alignment) overlaps the other's CTranslate2 work. The
+model loads on the first decode (~1 s), not at start, so processes that never hear anything
+(most test servers, a Speak-only deployment) do not pay for it.
 
 Decoding choices, each measured (docs/benchmarks.md):
 
-- beam search of 5 (``BEAM_SIZE``): greedy decoding doubled the WER on the human recordings
-  (9.2% vs 5.1%) for ~10% less time;
+- beam search of 5 (``BEAM_SIZE``): greedy decoding lost accuracy (4.6% vs 4.1% WER over 633
+  words); beam 2 matched beam 5 here (4.1%, and 4.9% on µ-law) at RTF 0.048 vs 0.059 on a long
+  file and 4% less time on short utterances, where the encoder dominates. Both are far inside
+  the budget (RTF ≤ 0.3), so the wider, standard beam keeps its margin on harder audio;
 - Silero VAD in front (``vad_filter``): without it Whisper writes "You" over 10 s of digital
-  silence or mains hum (no_speech_prob 0.92-0.94 but avg_logprob above faster-whisper's -1.0
-  cut); with it silence and noise give no text and so no charge, and speech at -50 dBFS still
-  passes;
+  silence or mains hum (no_speech_prob 0.92-0.94, but avg_logprob above faster-whisper's -1.0
+  cut), "Beep beep beep…" over a tone and a looping sentence over -40 dBFS white noise; with it
+  all of these give no text and so no charge, and speech peaking at -50 dBFS is still heard;
 - numbers in spoken form: tokens holding digits or currency/percent signs are suppressed, so
   Whisper writes "five five five one two" like every other engine here, and the ``numerals``
   flag turns that into digits the same way for every engine;
@@ -52,6 +58,7 @@ from pyai.engines.stt.whisper_models import WhisperModelSpec, whisper_languages
 log = logging.getLogger(__name__)
 
 BEAM_SIZE = 5
+WORKERS = 2
 COMPUTE_TYPE = "int8"
 #: Characters that make a token a written number; suppressing them keeps numbers in words.
 NUMERAL_CHARS = frozenset("0123456789%$£€¥")
@@ -90,7 +97,7 @@ def _transcript(segments: list[Any], duration: float, language: str) -> Transcri
     return Transcript(text, words, out_segments, duration, language)
 
 
-def load_model(spec: WhisperModelSpec, *, threads: int, workers: int = 1) -> Any:
+def load_model(spec: WhisperModelSpec, *, threads: int, workers: int = WORKERS) -> Any:
     """A faster-whisper WhisperModel of ``spec`` (a local directory: nothing is fetched)."""
     from faster_whisper import WhisperModel
 
@@ -110,14 +117,16 @@ class WhisperSTT:
         partials: SpeechToText,
         *,
         threads: int | None = None,
-        workers: int = 1,
+        workers: int = WORKERS,
         beam_size: int = BEAM_SIZE,
+        vad: bool = True,
     ) -> None:
         self.spec = spec
         self.partials = partials
         self.threads = threads or os.cpu_count() or 1
         self.workers = workers
         self.beam_size = beam_size
+        self.vad = vad  # off only to measure what it buys (bench/stt_engines.py)
         self._model: Any = None
         self._suppress: list[int] = []
         self._lock = threading.Lock()
@@ -144,7 +153,7 @@ class WhisperSTT:
             language=lang,
             beam_size=self.beam_size,
             word_timestamps=True,
-            vad_filter=True,
+            vad_filter=self.vad,
             suppress_tokens=self._suppress,
             temperature=0.0,
             condition_on_previous_text=False,
