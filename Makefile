@@ -19,6 +19,7 @@ lint: setup
 bench: setup
 	.venv/bin/python bench/gateway.py
 	.venv/bin/python bench/hear.py
+	.venv/bin/python bench/stt_engines.py
 	.venv/bin/python bench/speak.py --voices
 	.venv/bin/python bench/voices.py
 	.venv/bin/python bench/vad_turn.py

@@ -23,6 +23,13 @@ PG_ADMIN_DSN = os.environ.get("PYAI_TEST_PG_DSN", "postgresql://postgres@127.0.0
 REDIS_URL = os.environ.get("PYAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+def bare_env(**extra: str) -> dict[str, str]:
+    """A minimal environment for a ``pyai`` run: PATH, PYTHONPATH (so a checkout's own ``src`` is what
+    runs, as in every server the tests start) and ``extra``."""
+    keep = {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}
+    return {"PATH": "/usr/bin:/bin", **keep, **extra}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -164,7 +164,7 @@ def test_models_catalog_names_engines(server: Server, key: dict) -> None:
     body = httpx.get(server.url + "/v1/models", headers=server.headers(key["api_key"])).json()
     ids = {m["id"]: m for m in body["data"]}
     assert {"pyai-hear", "pyai-voice"} <= set(ids)
-    assert ids["pyai-hear"]["engine"]["name"] == "pocketsphinx"
+    assert ids["pyai-hear"]["engine"]["name"] == "faster-whisper"  # the engine actually configured
     assert_error(httpx.get(server.url + "/v1/models"), 401, "unauthorized")
 
 

@@ -6,6 +6,7 @@ import httpx
 import openai
 import pytest
 
+from pyai.text.wer import normalise_words, wer
 from tests.contract import assert_error, assert_problem
 from tests.media import CONTAINERS, convert, flite_wav
 from tests.server import Server
@@ -20,10 +21,6 @@ def transcribe(srv: Server, key: str, data: bytes, filename: str = "a.wav", **fi
     )
 
 
-def words(text: str) -> set[str]:
-    return {w.strip(".,!?").lower() for w in text.split()}
-
-
 @pytest.fixture(scope="module")
 def hear_key(sqlite_server: Server) -> str:
     return sqlite_server.create_key(scopes="hear:*")["api_key"]
@@ -36,7 +33,7 @@ def test_every_container_transcribes(sqlite_server: Server, hear_key: str, ext: 
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["model"] == "pyai-hear"
-    assert len(words(body["text"]) & {"quick", "brown", "fox", "jumps", "lazy", "dog"}) >= 4, body["text"]
+    assert wer(SENTENCE, body["text"]) <= 0.2, body["text"]
     assert float(resp.headers["x-pyai-units"]) > 2.0
 
 
@@ -168,15 +165,17 @@ def test_scope_and_auth_come_before_body(sqlite_server: Server) -> None:
 
 
 def test_human_recordings(sqlite_server: Server, hear_key: str) -> None:
-    """Real people, not TTS: the CMU ARCTIC sentence is recognised word for word (see
-    docs/benchmarks.md for WER over all recordings)."""
-    from pyai.text.wer import wer
+    """Real people, not TTS: the CMU ARCTIC sentence is recognised word for word, and the set as a
+    whole within a WER ceiling (measured 0.037 with Whisper tiny.en; pocketsphinx got 0.22; see
+    docs/benchmarks.md)."""
     from tests.speech_samples import HUMAN_RECORDINGS
 
     path, reference = HUMAN_RECORDINGS[0]
     text = transcribe(sqlite_server, hear_key, path.read_bytes()).json()["text"]
     assert wer(reference, text) <= 0.1, text
-    total = sum(
-        wer(ref, transcribe(sqlite_server, hear_key, p.read_bytes()).json()["text"]) for p, ref in HUMAN_RECORDINGS
-    ) / len(HUMAN_RECORDINGS)
-    assert total < 0.5
+    errors = words_total = 0.0
+    for p, ref in HUMAN_RECORDINGS:
+        n = len(normalise_words(ref))
+        errors += wer(ref, transcribe(sqlite_server, hear_key, p.read_bytes()).json()["text"]) * n
+        words_total += n
+    assert errors / words_total <= 0.1

@@ -1,4 +1,5 @@
-"""``PYAI_STT_MODEL_DIR``: Hear runs on a model stored on local disk instead of the bundled one.
+"""``PYAI_STT_MODEL_DIR``: Hear runs on a pocketsphinx model stored on local disk instead of the
+bundled one (with ``PYAI_STT_ENGINE=pocketsphinx``; the other engines use it for partials).
 
 The local model here is the bundled acoustic model with a language model and dictionary
 written by the test and limited to a few words, so the transcript itself proves which model
@@ -15,13 +16,14 @@ import pytest
 
 from pyai.engines.stt.model_dir import ModelDirError, model_config
 from pyai.text.wer import wer
-from tests.server import PYAI, Server
+from tests.server import PYAI, Server, bare_env
 from tests.speech_samples import ALSA
 from tests.stt_models import ARCTIC, ARCTIC_TEXT, VOCABULARY, pronunciations, write_model
 
 
 def test_local_model_decodes(tmp_path: Path) -> None:
-    srv = Server(tmp_path / "data", {"PYAI_STT_MODEL_DIR": str(write_model(tmp_path / "model"))}).start()
+    env = {"PYAI_STT_ENGINE": "pocketsphinx", "PYAI_STT_MODEL_DIR": str(write_model(tmp_path / "model"))}
+    srv = Server(tmp_path / "data", env).start()
     try:
         key = srv.create_key(scopes="hear:*")["api_key"]
 
@@ -49,7 +51,7 @@ def test_unloadable_model_stops_serve_with_the_reason(tmp_path: Path) -> None:
         [*PYAI, "serve", "--data-dir", str(tmp_path / "data")],
         capture_output=True,
         text=True,
-        env={"PYAI_STT_MODEL_DIR": str(model), "PATH": "/usr/bin:/bin"},
+        env=bare_env(PYAI_STT_ENGINE="pocketsphinx", PYAI_STT_MODEL_DIR=str(model)),
         timeout=120,
     )
     assert run.returncode == 1 and "PYAI_STT_MODEL_DIR" in run.stderr and "no dictionary" in run.stderr
@@ -62,7 +64,7 @@ def test_unloadable_model_stops_serve_with_the_reason(tmp_path: Path) -> None:
         [*PYAI, "doctor", "--data-dir", str(tmp_path / "data")],
         capture_output=True,
         text=True,
-        env={"PYAI_STT_MODEL_DIR": str(model), "PATH": "/usr/bin:/bin"},
+        env=bare_env(PYAI_STT_ENGINE="pocketsphinx", PYAI_STT_MODEL_DIR=str(model)),
         timeout=120,
     )
     assert "[FAIL] stt: pocketsphinx" in doctor.stdout and "cannot load it" in doctor.stdout, doctor.stdout

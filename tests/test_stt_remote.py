@@ -30,7 +30,9 @@ REAR_CENTER = ALSA / "Rear_Center.wav"
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server, dict]]:
     tmp = tmp_path_factory.mktemp("remote")
-    upstream = Server(tmp / "up", {"PYAI_STT_MODEL_DIR": str(write_model(tmp / "model"))}).start()
+    upstream = Server(
+        tmp / "up", {"PYAI_STT_ENGINE": "pocketsphinx", "PYAI_STT_MODEL_DIR": str(write_model(tmp / "model"))}
+    ).start()
     up_key = upstream.create_key(scopes="hear:transcribe")
     front = Server(
         tmp / "front",

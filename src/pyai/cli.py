@@ -38,11 +38,25 @@ async def _with_session(settings: Settings, fn):  # noqa: ANN001, ANN202 - async
 
 
 def _check_engines(settings: Settings) -> None:
-    """Refuse to start on a local STT model pocketsphinx cannot load (it would kill the server later)."""
+    """Refuse to start on an STT setting that cannot work, with the reason: an unknown engine, a
+    Whisper model that is missing, damaged or cannot be fetched (resolving it here also fills
+    faster-whisper's cache once), or a local pocketsphinx model it cannot load (it would kill
+    the server later)."""
+    from pyai.engines.stt.model_dir import ModelDirError, verified_model_config
+    from pyai.engines.stt.registry import check_engine_name
+    from pyai.engines.stt.whisper_models import WhisperModelError, resolve
+
+    try:
+        check_engine_name(settings)
+    except ValueError as e:
+        raise SystemExit(f"error: PYAI_STT_ENGINE: {e}") from None
+    if settings.stt_engine == "whisper":
+        try:
+            resolve(settings.stt_model_name)
+        except WhisperModelError as e:
+            raise SystemExit(f"error: PYAI_STT_MODEL: {e}") from None
     if settings.stt_model_dir is None:
         return
-    from pyai.engines.stt.model_dir import ModelDirError, verified_model_config
-
     try:
         verified_model_config(settings.stt_model_dir)
     except ModelDirError as e:

@@ -81,6 +81,26 @@ def _stt_model(settings: Settings) -> Check:
     return Check("stt: pocketsphinx", True, f"model {settings.stt_model_dir}")
 
 
+def _stt_whisper(settings: Settings) -> Check:
+    """PYAI_STT_ENGINE=whisper: the model resolves (hash, cache or download) and CTranslate2 loads it."""
+    from pyai.engines.packages import package_version
+    from pyai.engines.stt.whisper_engine import load_model
+    from pyai.engines.stt.whisper_models import WhisperModelError, resolve
+
+    name = "stt: whisper"
+    try:
+        spec = resolve(settings.stt_model_name)
+        load_model(spec, threads=1, workers=1)  # a trial load only
+    except WhisperModelError as e:
+        return Check(name, False, str(e), "set PYAI_STT_MODEL to tiny.en (bundled), a cached name or a local directory")
+    except Exception as e:  # CTranslate2 refusing the files is the finding itself
+        return Check(name, False, f"{settings.stt_model_name}: cannot load it: {e}", "reinstall or replace the model")
+    sha = ", sha256 verified" if spec.sha256 else ""
+    runtime = f"faster-whisper {package_version('faster-whisper')}"
+    detail = f"{spec.name} from {spec.source}{sha}; licence {spec.license}; {runtime}"
+    return Check(name, True, detail)
+
+
 def _stt_endpoint(settings: Settings) -> Check:
     """PYAI_STT_ENGINE=openai: the endpoint answers ``GET /models`` with our key."""
     import httpx
@@ -97,8 +117,10 @@ def _stt_endpoint(settings: Settings) -> Check:
 
 
 def _engines(settings: Settings) -> list[Check]:
-    checks = [_stt_model(settings)]
-    if settings.stt_engine == "openai":
+    checks = [_stt_model(settings)]  # pocketsphinx: the engine, or the streaming partials of the others
+    if settings.stt_engine == "whisper":
+        checks.append(_stt_whisper(settings))
+    elif settings.stt_engine == "openai":
         checks.append(_stt_endpoint(settings))
     from pyai.engines.tts import flite
 

@@ -60,14 +60,15 @@ class Settings(BaseSettings):
     max_job_audio_seconds: float = Field(default=2 * 3600.0, gt=0)
 
     # Engines.
-    stt_engine: str = "pocketsphinx"
-    stt_decoders: int = 8
-    stt_processes: int | None = None  # whole-utterance decode processes; default: one per core
+    stt_engine: str = "whisper"  # whisper | pocketsphinx | openai (engines/stt/registry.py)
+    # whisper: a model name (tiny.en = bundled) or a local CTranslate2 directory; openai: the remote model
+    stt_model: str | None = None
+    stt_threads: int | None = Field(default=None, ge=1)  # Whisper's CPU threads; default: one per core
+    stt_processes: int | None = None  # pocketsphinx whole-utterance decode processes; default: one per core
     stt_model_dir: Path | None = None  # a local pocketsphinx model (see engines/stt/model_dir.py)
     # PYAI_STT_ENGINE=openai: an OpenAI-compatible /audio/transcriptions (engines/stt/openai_compatible.py)
     stt_base_url: str | None = None
     stt_api_key: str | None = None
-    stt_model: str = "whisper-1"
     stt_timeout_seconds: float = 60.0
 
     # Speak: queued/running voice designs allowed per org, and on the whole server (all orgs).
@@ -85,6 +86,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'pyai.db').resolve()}"
+
+    @property
+    def stt_model_name(self) -> str:
+        """``PYAI_STT_MODEL``, defaulting per engine: the bundled Whisper tiny.en, or ``whisper-1`` upstream."""
+        if self.stt_model:
+            return self.stt_model
+        return "whisper-1" if self.stt_engine == "openai" else "tiny.en"
 
     @property
     def blob_dir(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from pyai.engines.catalog import model_catalog
+from pyai.hear.engine import partial_workers, stt_engine
 
 router = APIRouter(tags=["Models"])
 
@@ -14,4 +15,7 @@ async def list_models(request: Request) -> dict:
     """The catalog is fixed for the life of the process (engines are chosen at start), so it is
     built once: reading package versions costs more than the rest of the request."""
     services = request.app.state.services
-    return {"object": "list", "data": services.singleton("model_catalog", lambda: model_catalog(services.settings))}
+    catalog = services.singleton(
+        "model_catalog", lambda: model_catalog(stt_engine(services), partial_workers(services).describe())
+    )
+    return {"object": "list", "data": catalog}

@@ -15,7 +15,9 @@ from pyai.gateway.auth import caller
 from pyai.gateway.errors import bad_request, not_found
 from pyai.gateway.idempotency import request_hash
 from pyai.gateway.principal import Principal
+from pyai.hear.engine import stt_engine
 from pyai.hear.jobs import KIND, JobOptions, create_job, encode_cursor, job_view, list_query
+from pyai.hear.language import language_problem, normalise_language
 from pyai.jobs.webhooks import org_webhook_secret
 from pyai.store.models import Job
 from pyai.store.tenancy import get_owned
@@ -54,6 +56,8 @@ async def _parse(request: Request) -> tuple[JobOptions, str | None, bytes | None
                     f.strip() for f in str(form.get("output_formats") or "json").split(",") if f.strip()
                 ],
                 "webhook_url": str(form["webhook_url"]) if form.get("webhook_url") else None,
+                "language": normalise_language(form.get("language")),
+                "keyterms": [t for field in form.getlist("keyterms") for t in str(field).split(",") if t.strip()],
             },
         )
         data, _ = await read_upload(form, "audio", settings.max_upload_bytes)
@@ -70,7 +74,8 @@ async def _parse(request: Request) -> tuple[JobOptions, str | None, bytes | None
     allowed = ("https://", "http://") if settings.test_mode else ("https://",)
     if not body.audio_url.startswith(allowed):
         raise bad_request("audio_url: must be an https URL.", param="audio_url")
-    options = validated(JobOptions, body.model_dump(exclude={"audio_url", "audio"}))
+    fields = body.model_dump(exclude={"audio_url", "audio"})
+    options = validated(JobOptions, {**fields, "language": normalise_language(fields["language"])})
     return options, body.audio_url, None, request_hash(body.model_dump())
 
 
@@ -80,6 +85,8 @@ async def create(request: Request, p: Principal = caller()) -> JSONResponse:
     idem_key = services.idempotency.validate(request.headers.get("idempotency-key"))
     options, audio_url, upload, digest = await _parse(request)
     options.validate(services.settings.test_mode)
+    if problem := language_problem(stt_engine(services), options.language):
+        raise bad_request(problem, param="language")
     if idem_key and (replay := await services.idempotency.lookup(p.org_id, IDEMPOTENCY_SCOPE, idem_key, digest)):
         return JSONResponse(replay[1], status_code=replay[0], headers={"Idempotent-Replayed": "true"})
     job = await create_job(services, p, options, audio_url=audio_url, upload=upload, base_url=base_url(request))

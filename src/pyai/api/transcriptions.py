@@ -14,12 +14,16 @@ from pyai.gateway.errors import bad_request
 from pyai.gateway.pricing import format_units
 from pyai.gateway.principal import Principal
 from pyai.hear.batch import decode_upload, transcribe_audio
+from pyai.hear.engine import stt_engine
 from pyai.hear.formats import verbose_json
+from pyai.hear.language import language_problem, normalise_language
 
 router = APIRouter()
 
 MODELS = ("pyai-hear", "pyai-hear-telephony", "whisper-1")
 RESPONSE_FORMATS = ("json", "text", "verbose_json")
+#: OpenAI's prompt is read as at most 224 tokens (about 900 characters of English); longer is a mistake.
+MAX_PROMPT_CHARS = 1000
 
 
 @router.post("/v1/audio/transcriptions", **documented("/v1/audio/transcriptions", "post"))
@@ -33,7 +37,12 @@ async def create_transcription(request: Request, p: Principal = caller()) -> Res
     fmt = str(form.get("response_format") or "json")
     if fmt not in RESPONSE_FORMATS:
         raise bad_request(f"response_format: must be one of {', '.join(RESPONSE_FORMATS)}.", param="response_format")
-    language = str(form.get("language") or "en").lower()
+    language = normalise_language(form.get("language"))
+    if problem := language_problem(stt_engine(services), language):
+        raise bad_request(problem, param="language")
+    prompt = str(form.get("prompt") or "").strip() or None
+    if prompt and len(prompt) > MAX_PROMPT_CHARS:
+        raise bad_request(f"prompt: at most {MAX_PROMPT_CHARS} characters.", param="prompt")
     temperature = form_number(form, "temperature", float)
     form_number(form, "seed", int)  # validated and accepted; the engine is deterministic
     numerals = form_bool(form, "numerals")
@@ -41,13 +50,14 @@ async def create_transcription(request: Request, p: Principal = caller()) -> Res
 
     audio = await asyncio.to_thread(decode_upload, data, "file", services.settings.max_batch_audio_seconds)
     async with services.billing.holding(p, "hear.minutes", audio.duration) as hold:
-        result = await transcribe_audio(services, audio, language=language, numerals=numerals)
+        result = await transcribe_audio(services, audio, language=language, numerals=numerals, prompt=prompt)
         units = await services.billing.settle(hold, result.billable_seconds)
     headers = {"x-pyai-units": format_units(units)}
     text = result.transcript.text
     if fmt == "text":
         return PlainTextResponse(text, headers=headers)
     if fmt == "verbose_json":
-        body = verbose_json(result.transcript, duration=result.duration, language=language, temperature=temperature)
+        spoken = language or result.transcript.language
+        body = verbose_json(result.transcript, duration=result.duration, language=spoken, temperature=temperature)
         return JSONResponse(body, headers=headers)
     return JSONResponse({"text": text, "model": model}, headers=headers)

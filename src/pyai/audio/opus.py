@@ -21,8 +21,10 @@ class OpusPacketDecoder:
         """One Opus packet → samples at the output rate; ValueError for an undecodable packet."""
         try:
             frames = self._codec.decode(av.Packet(packet))
-        except av.error.FFmpegError as e:
-            raise ValueError(f"invalid Opus packet: {e}") from None
+        except av.error.FFmpegError:  # FFmpeg's wording (errno, avcodec_* names) means nothing to a caller
+            raise ValueError(
+                f"invalid Opus packet ({len(packet)} bytes): send one raw Opus packet per binary frame"
+            ) from None
         if not frames:
             return np.zeros(0, dtype=np.float32)
         pcm = np.concatenate(

@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-from pyai.settings import Settings
+from pyai.engines.packages import package_version
+from pyai.engines.stt.base import SpeechToText
 
 CREATED = 1767225600  # 2026-01-01, the catalog's epoch
+#: Measured (bench/stt_engines.py): filtering audio to the 300-3400 Hz telephone band before
+#: decoding did not help Whisper (4.1% -> 4.6% WER on wideband audio, 4.9% -> 4.7% on 8 kHz µ-law)
+#: and hurt pocketsphinx (22% -> 52%), so the telephony id is an honest alias, and says so.
+TELEPHONY_DESCRIPTION = (
+    "Speech-to-text for calls and async jobs: an alias of pyai-hear (same engine and settings). "
+    "8 kHz G.711 µ-law/A-law audio is decoded and upsampled to 16 kHz with soxr under either id; "
+    "a telephone-band filter measured no better (docs/benchmarks.md)."
+)
 
 
-def _pkg_version(name: str) -> str | None:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
-
-
-def model_catalog(settings: Settings) -> list[dict]:
-    """One entry per public model id; ``engine`` says honestly what runs it here."""
-    stt = {
-        "name": "pocketsphinx",
-        "version": _pkg_version("pocketsphinx"),
-        "model": "en-us acoustic model + trigram LM (bundled in the PyPI package)",
-    }
+def model_catalog(stt: SpeechToText, partials: dict) -> list[dict]:
+    """One entry per public model id; ``engine`` says honestly what runs it here (the STT engine
+    describes itself: the model it loads, where the weights came from, their licence; ``partials``
+    is what gives streams their partials and ``speech_final``)."""
+    stt_engine = {**stt.describe(), "partials": partials}
+    languages = list(stt.languages) if stt.languages is not None else ["as the upstream endpoint supports"]
     tts = {
         "name": "flite",
         "voices": ["slt", "rms", "awb", "kal16"],
         "source": "Debian package flite 2.2",
-        "vocoder": f"WORLD (pyworld {_pkg_version('pyworld')})",
+        "vocoder": f"WORLD (pyworld {package_version('pyworld')})",
     }
 
     def entry(model_id: str, product: str, description: str, engine: dict, **extra) -> dict:
@@ -43,7 +42,7 @@ def model_catalog(settings: Settings) -> list[dict]:
         }
 
     return [
-        entry("pyai-hear", "hear", "Speech-to-text (batch and streaming).", stt, languages=["en"]),
-        entry("pyai-hear-telephony", "hear", "Speech-to-text for async jobs (8 kHz friendly).", stt, languages=["en"]),
+        entry("pyai-hear", "hear", "Speech-to-text (batch and streaming).", stt_engine, languages=languages),
+        entry("pyai-hear-telephony", "hear", TELEPHONY_DESCRIPTION, stt_engine, languages=languages),
         entry("pyai-voice", "speak", "Text-to-speech with 38 stock voices, cloning and design.", tts, languages=["en"]),
     ]

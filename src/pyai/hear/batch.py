@@ -40,10 +40,17 @@ def decode_upload(data: bytes, param: str, max_seconds: float) -> DecodedAudio:
         raise bad_request(f"{param}: {e.message}", param=param, code=e.code) from None
 
 
-async def transcribe_audio(services, audio: DecodedAudio, *, language: str | None, numerals: bool) -> BatchResult:  # noqa: ANN001
+async def transcribe_audio(
+    services,  # noqa: ANN001
+    audio: DecodedAudio,
+    *,
+    language: str | None,
+    numerals: bool,
+    prompt: str | None = None,
+) -> BatchResult:
     """Recognise decoded 16 kHz mono audio (decoding is separate so the call can be billed in between)."""
     stt = stt_engine(services)
-    transcript = await asyncio.to_thread(stt.transcribe, audio.samples, language=language)
+    transcript = await asyncio.to_thread(stt.transcribe, audio.samples, language=language, prompt=prompt)
     if numerals:
         transcript = with_numerals(transcript)
     return BatchResult(transcript, audio.duration)

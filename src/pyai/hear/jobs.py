@@ -25,6 +25,7 @@ from pyai.gateway.principal import Principal
 from pyai.hear.batch import STT_RATE, with_numerals
 from pyai.hear.diarize import speaker_labels
 from pyai.hear.engine import stt_engine
+from pyai.hear.keyterms import MAX_KEYTERMS, Keyterm, keyterm_prompt
 from pyai.hear.subtitles import to_srt, to_vtt
 from pyai.jobs.webhooks import enqueue_webhook
 from pyai.jobs.worker import JobContext, PermanentJobError, handler
@@ -51,6 +52,8 @@ class JobOptions(ClosedModel):
     numerals: bool = False
     output_formats: list[str] = Field(default_factory=lambda: ["json"], max_length=len(OUTPUT_FORMATS))
     webhook_url: str | None = Field(default=None, max_length=2048)
+    language: str | None = Field(default=None, max_length=16)  # extension: ISO-639-1, as batch's
+    keyterms: list[Keyterm] = Field(default_factory=list, max_length=MAX_KEYTERMS)  # extension: biases the decoder
 
     def validate(self, test_mode: bool) -> None:
         bad = [f for f in self.output_formats if f not in OUTPUT_FORMATS]
@@ -147,9 +150,10 @@ def _transcribe(stt, pcm: np.ndarray, options: dict) -> tuple[list[dict], list[d
     """Segments, words and speaker count, per channel (exact) or diarised (mono)."""
     segments: list[dict] = []
     words: list[dict] = []
+    hints = {"language": options.get("language"), "prompt": keyterm_prompt(options.get("keyterms") or [])}
     if options["channel"] and pcm.shape[0] >= 2:
         for ch in range(pcm.shape[0]):
-            t = stt.transcribe(pcm[ch])
+            t = stt.transcribe(pcm[ch], **hints)
             t = with_numerals(t) if options["numerals"] else t
             s, w = _label(t, ch, f"speaker_{ch}")
             segments += s
@@ -157,7 +161,7 @@ def _transcribe(stt, pcm: np.ndarray, options: dict) -> tuple[list[dict], list[d
         speakers = pcm.shape[0]
     else:
         mono = pcm.mean(axis=0)
-        t = stt.transcribe(mono)
+        t = stt.transcribe(mono, **hints)
         t = with_numerals(t) if options["numerals"] else t
         segments, words = _label(t, None, None)
         speakers = 1 if segments else 0

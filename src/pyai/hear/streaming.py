@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pyai.audio.g711 import ENCODINGS as G711
+from pyai.audio.g711 import g711_decode
 from pyai.audio.opus import OpusPacketDecoder
 from pyai.audio.pcm import float_to_pcm16, pcm16_to_float
 from pyai.audio.resample import StreamResampler
@@ -56,6 +58,7 @@ class StreamOptions:
     language: str = "en"
     endpointing_ms: int | None = None  # the longest pause within a turn (the policy's fallback)
     eagerness: str = "normal"
+    keyterms: list[str] = field(default_factory=list)
     seed: int | None = None
     temperature: float | None = None
 
@@ -153,12 +156,15 @@ class StreamSession:
 
     # ---- input -------------------------------------------------------------------------
     def feed_bytes(self, data: bytes) -> Output:
-        """Decode one binary frame (PCM16 LE at the negotiated rate, or one Opus packet)."""
+        """Decode one binary frame (PCM16 LE or G.711 at the negotiated rate, or one Opus packet)."""
         if self.opus is not None:
             return self.feed(self.opus.decode(data))
-        if len(data) % 2:
+        if self.options.encoding in G711:
+            samples = g711_decode(data, self.options.encoding)
+        elif len(data) % 2:
             raise ValueError(f"a PCM16 frame must hold whole 2-byte samples; got {len(data)} bytes (frame dropped)")
-        samples = pcm16_to_float(data)
+        else:
+            samples = pcm16_to_float(data)
         if self.resampler is not None:
             samples = self.resampler.process(samples)
         return self.feed(samples)

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from pyai import safe_json
+from pyai.audio.g711 import ENCODINGS as G711
 from pyai.engines.stt.base import EngineUnavailable
 from pyai.engines.stt.pocketsphinx_partials import PartialSession
 from pyai.engines.turn.policy import EAGERNESS_LEVELS
@@ -29,6 +30,8 @@ from pyai.gateway.errors import ApiError
 from pyai.gateway.principal import Principal
 from pyai.gateway.streaming_hold import StreamingHold
 from pyai.hear.engine import partial_workers, stt_engine
+from pyai.hear.keyterms import keyterm_prompt, parse_keyterms
+from pyai.hear.language import language_problem
 from pyai.hear.streaming import Decode, Finish, JudgeTurn, Output, Recognize, StreamOptions, StreamSession
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
 from pyai.realtime.admission import (
@@ -68,12 +71,14 @@ def parse_options(params: dict[str, str]) -> StreamOptions:
         except ValueError:
             raise ValueError(f"{name}: expected a number, got {raw!r}") from None
 
-    sample_rate = number("sample_rate", int, 16000)
+    encoding = params.get("encoding", "pcm16")
+    if encoding not in ("pcm16", "opus", *G711):
+        raise ValueError(f"encoding: must be pcm16, opus, {' or '.join(G711)}")
+    sample_rate = number("sample_rate", int, 8000 if encoding in G711 else 16000)
     if not 8000 <= sample_rate <= 48000:
         raise ValueError("sample_rate: must be between 8000 and 48000")
-    encoding = params.get("encoding", "pcm16")
-    if encoding not in ("pcm16", "opus"):
-        raise ValueError("encoding: must be pcm16 or opus")
+    if encoding in G711 and sample_rate != 8000:
+        raise ValueError(f"sample_rate: {encoding} is 8000 Hz telephone audio")
     model = params.get("model", "pyai-hear")
     if model not in ("pyai-hear", "pyai-hear-telephony"):
         raise ValueError(f"model: unknown streaming model {model!r}")
@@ -89,6 +94,7 @@ def parse_options(params: dict[str, str]) -> StreamOptions:
         language=params.get("language", "en"),
         endpointing_ms=None if endpointing is None else min(5000, max(50, endpointing)),
         eagerness=eagerness,
+        keyterms=parse_keyterms(params.get("keyterms")),
         seed=number("seed", int, None),
         temperature=number("temperature", float, None),
     )
@@ -168,9 +174,12 @@ class _Stream:
                 await self.apply(self.session.on_partial(work.uid, hypothesis, work.t_ms))
 
     async def _final(self, work: Decode) -> None:
-        language = self.session.options.language
+        options = self.session.options
+        prompt = keyterm_prompt(options.keyterms)
         try:
-            transcript = await asyncio.to_thread(self.stt.transcribe, work.samples, language=language)
+            transcript = await asyncio.to_thread(
+                self.stt.transcribe, work.samples, language=options.language, prompt=prompt
+            )
         except EngineUnavailable as e:  # e.g. a remote engine failing: the quick transcript stands in
             log.warning("full-context decode unavailable, using the incremental result: %s", e)
             transcript = None
@@ -322,6 +331,9 @@ async def transcription_stream(ws: WebSocket, principal: Principal = caller()) -
             options = parse_options(dict(ws.query_params))
         except ValueError as e:
             await reject(ws, "invalid_request", str(e), CLOSE_POLICY)
+            return
+        if problem := language_problem(stt_engine(services), options.language):
+            await reject(ws, "invalid_request", problem, CLOSE_POLICY)
             return
         stream = _Stream(ws, StreamSession(options), services, principal, release)
         graceful = False

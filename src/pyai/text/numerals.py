@@ -177,9 +177,27 @@ def _parse_run(words: list[str]) -> str:
     return "".join(pieces)
 
 
+def _join_digit_lists(parts: list[tuple[str, str, str]]) -> None:
+    """Drop the commas inside a read-out digit string ("five, five, five, one, two"): punctuating
+    recognisers (Whisper) write the speaker's pauses between digits as commas. Three or more
+    digit words, separated by nothing but commas, count; "nine, ten" or "one, two" stay a list."""
+    i = 0
+    while i < len(parts):
+        j = i
+        while j < len(parts) and parts[j][1].lower() in DIGITS and not (j > i and parts[j][0]):
+            j += 1
+            if parts[j - 1][2] not in ("", ","):
+                break
+        if j - i >= 3 and any(parts[k][2] == "," for k in range(i, j - 1)):
+            for k in range(i, j - 1):
+                parts[k] = (parts[k][0], parts[k][1], "")
+        i = max(j, i + 1)
+
+
 def to_numerals(text: str) -> str:
     tokens = _TOKEN.findall(text)
     parts = [_split(t) for t in tokens]
+    _join_digit_lists(parts)
     out: list[str] = []
     i = 0
     while i < len(parts):

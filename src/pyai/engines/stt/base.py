@@ -63,23 +63,20 @@ def _segment(ident: int, words: list[Word]) -> Segment:
     return Segment(ident, words[0].start, words[-1].end, " ".join(w.word for w in words), list(words))
 
 
-class StreamingRecognizer(Protocol):
-    """Incremental recognition of one utterance at a time, holding one engine instance."""
-
-    def accept(self, samples: np.ndarray) -> None: ...
-
-    def partial(self) -> str: ...
-
-    def finish(self) -> Transcript: ...
-
-    def redecode(self, samples: np.ndarray) -> Transcript: ...
-
-    def close(self) -> None: ...
-
-
 class SpeechToText(Protocol):
     name: str
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript: ...
+    @property
+    def languages(self) -> tuple[str, ...] | None:
+        """ISO-639-1 codes it transcribes; None when it cannot tell (a remote endpoint decides)."""
+        ...
 
-    def open_stream(self) -> StreamingRecognizer: ...
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Transcript:
+        """Whole-utterance decode; ``prompt`` (key terms, earlier text) biases engines that take one."""
+        ...
+
+    def describe(self) -> dict:
+        """What runs here, for ``/v1/models`` and ``pyai doctor`` (no secrets, no model load)."""
+        ...
+
+    def close(self) -> None: ...

@@ -3,9 +3,9 @@
 For a deployment whose bigger model runs elsewhere (a Whisper server, a hosted API, another
 PyAI): batch files, job files and each streaming utterance's ``final`` are sent to
 ``{PYAI_STT_BASE_URL}/audio/transcriptions`` as 16 kHz WAV with ``verbose_json`` and word
-timestamps. Streaming partials and ``speech_final`` stay on the local decoder, because they must
-arrive within tens of milliseconds of the audio; a ``final`` whose upstream call fails falls
-back to the local full-context decode, so a turn never stalls on the network.
+timestamps. Streaming partials and ``speech_final`` stay on the local incremental decoder, because
+they must arrive within tens of milliseconds of the audio; a stream ``final`` whose upstream call
+fails falls back to the ``speech_final`` text, so a turn never stalls on the network.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from pyai.audio.pcm import float_to_pcm16
 from pyai.engines.stt.base import (
     RATE,
     EngineUnavailable,
-    SpeechToText,
-    StreamingRecognizer,
     Transcript,
     Word,
     group_segments,
@@ -73,7 +71,7 @@ class RemoteTranscriber:
         self.model = model
         self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
 
-    def transcribe(self, samples: np.ndarray, language: str | None = None) -> Transcript:
+    def transcribe(self, samples: np.ndarray, language: str | None = None, prompt: str | None = None) -> Transcript:
         data: dict[str, object] = {
             "model": self.model,
             "response_format": "verbose_json",
@@ -81,6 +79,8 @@ class RemoteTranscriber:
         }
         if language:
             data["language"] = language
+        if prompt:
+            data["prompt"] = prompt
         try:
             resp = self._client.post(
                 "/audio/transcriptions", data=data, files={"file": ("audio.wav", wav_bytes(samples), "audio/wav")}
@@ -98,44 +98,22 @@ class RemoteTranscriber:
         self._client.close()
 
 
-class RemoteFinalStream:
-    """Local partials and ``speech_final``; the utterance's ``final`` from the remote model."""
-
-    def __init__(self, local: StreamingRecognizer, remote: RemoteTranscriber) -> None:
-        self._local, self._remote = local, remote
-
-    def accept(self, samples: np.ndarray) -> None:
-        self._local.accept(samples)
-
-    def partial(self) -> str:
-        return self._local.partial()
-
-    def finish(self) -> Transcript:
-        return self._local.finish()
-
-    def redecode(self, samples: np.ndarray) -> Transcript:
-        try:
-            return self._remote.transcribe(samples)
-        except EngineUnavailable as e:
-            log.warning("final re-decode falls back to the local model: %s", e)
-            return self._local.redecode(samples)
-
-    def close(self) -> None:
-        self._local.close()
-
-
 class OpenAICompatibleSTT:
     name = "openai"
+    languages = None  # the endpoint decides
 
-    def __init__(self, remote: RemoteTranscriber, local: SpeechToText) -> None:
-        self._remote, self._local = remote, local
+    def __init__(self, remote: RemoteTranscriber) -> None:
+        self._remote = remote
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
-        return self._remote.transcribe(samples, language)
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Transcript:
+        return self._remote.transcribe(samples, language, prompt)
 
-    def open_stream(self) -> RemoteFinalStream:
-        return RemoteFinalStream(self._local.open_stream(), self._remote)
+    def describe(self) -> dict:
+        return {
+            "name": "openai-compatible",
+            "model": self._remote.model,
+            "endpoint": "an OpenAI-compatible /audio/transcriptions (PYAI_STT_BASE_URL)",
+        }
 
     def close(self) -> None:
         self._remote.close()
-        self._local.close()

@@ -1,18 +1,17 @@
 """pocketsphinx 5 (CMU Sphinx) with its bundled en-US acoustic model, dictionary and trigram LM.
 
 pocketsphinx holds the GIL while it decodes (measured: two threads take twice as long as one),
-so whole-utterance decodes — batch files and each streaming utterance's final — run in a pool of
-worker *processes*, one decoder each, which uses every core. Streaming sessions keep a light
-single-pass decoder in-process (a thread-safe pool lends one per session). A decoder holds
-~90 MB and takes ~0.25 s to load. Decoding is deterministic: ``seed``/``temperature`` have no
-effect.
+so whole-utterance decodes (batch files, job files and, under ``PYAI_STT_ENGINE=pocketsphinx``,
+each streaming utterance's final) run in a pool of worker *processes*, one decoder each, which
+uses every core; streams' incremental decoders live in worker processes too
+(:mod:`pyai.engines.stt.pocketsphinx_partials`). A decoder holds ~90 MB and takes ~0.25 s to load.
+Decoding is deterministic: ``seed``/``temperature`` have no effect.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import queue
 import threading
 from concurrent.futures import ProcessPoolExecutor
 
@@ -20,7 +19,8 @@ import numpy as np
 from pocketsphinx import Decoder
 
 from pyai.audio.pcm import float_to_pcm16
-from pyai.engines.stt.base import RATE, EngineBusy, Transcript, Word, group_segments
+from pyai.engines.packages import package_version
+from pyai.engines.stt.base import RATE, Transcript, Word, group_segments
 from pyai.engines.vad.webrtc import split_on_silence
 
 FRAMES_PER_SECOND = 100
@@ -61,32 +61,6 @@ def decoded_words(decoder: Decoder, offset: float) -> list[Word]:
     return words
 
 
-class DecoderPool:
-    def __init__(self, size: int, config: dict[str, object]) -> None:
-        self.size = size
-        self.config = config
-        self._idle: queue.LifoQueue[Decoder] = queue.LifoQueue()
-        self._created = 0
-        self._lock = threading.Lock()
-
-    def acquire(self, timeout: float = 30.0) -> Decoder:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            if self._created < self.size:
-                self._created += 1
-                return Decoder(**self.config)
-        try:
-            return self._idle.get(timeout=timeout)
-        except queue.Empty:
-            raise EngineBusy(f"all {self.size} speech decoders are busy") from None
-
-    def release(self, decoder: Decoder) -> None:
-        self._idle.put(decoder)
-
-
 def _decode_utterance(decoder: Decoder, samples: np.ndarray, offset: float) -> list[Word]:
     decoder.start_utt()
     decoder.process_raw(float_to_pcm16(samples).tobytes(), full_utt=True)
@@ -111,60 +85,30 @@ def _decode_regions(samples: np.ndarray, regions: list[tuple[float, float]]) -> 
     return words
 
 
-class PocketsphinxStream:
-    """One streaming session: a fast single-pass decoder for partials and ``speech_final``, and a
-    full-accuracy decoder borrowed from the batch pool for each utterance's final re-decode."""
-
-    def __init__(self, pool: DecoderPool, full_decode) -> None:  # noqa: ANN001 - callable
-        self.pool = pool
-        self.full_decode = full_decode
-        self.decoder = pool.acquire()
-        self.in_utt = False
-
-    def accept(self, samples: np.ndarray) -> None:
-        if not self.in_utt:
-            self.decoder.start_utt()
-            self.in_utt = True
-        self.decoder.process_raw(float_to_pcm16(samples).tobytes())
-
-    def partial(self) -> str:
-        hyp = self.decoder.hyp() if self.in_utt else None
-        return " ".join(clean_word(w) for w in hyp.hypstr.split()) if hyp else ""
-
-    def finish(self) -> Transcript:
-        if not self.in_utt:
-            return Transcript("")
-        self.decoder.end_utt()
-        self.in_utt = False
-        words = decoded_words(self.decoder, 0.0) if self.decoder.hyp() else []
-        return Transcript(" ".join(w.word for w in words), words, group_segments(words))
-
-    def redecode(self, samples: np.ndarray) -> Transcript:
-        """Full-context, two-pass decode of a whole utterance (CMN and search see all of it)."""
-        words = self.full_decode(samples, [(0.0, len(samples) / RATE)])
-        return Transcript(" ".join(w.word for w in words), words, group_segments(words), len(samples) / RATE)
-
-    def close(self) -> None:
-        if self.decoder is not None:
-            if self.in_utt:
-                self.decoder.end_utt()
-            self.pool.release(self.decoder)
-            self.decoder = None  # type: ignore[assignment]
+def describe_pocketsphinx(config: dict[str, object]) -> dict:
+    """What a pocketsphinx decoder of ``config`` runs, for ``/v1/models`` and ``pyai doctor``."""
+    if "hmm" in config:
+        files = ", ".join(str(config[k]) for k in ("hmm", "lm", "dict"))
+        model = f"local model (PYAI_STT_MODEL_DIR): {files}"
+    else:
+        model = "en-us acoustic model + trigram LM (bundled in the PyPI package)"
+    return {
+        "name": "pocketsphinx",
+        "version": package_version("pocketsphinx"),
+        "model": model,
+        "license": "BSD-2-Clause",
+    }
 
 
 class PocketsphinxSTT:
     name = "pocketsphinx"
+    languages = ("en",)
 
-    def __init__(
-        self, pool_size: int = 8, config: dict[str, object] | None = None, processes: int | None = None
-    ) -> None:
+    def __init__(self, config: dict[str, object] | None = None, processes: int | None = None) -> None:
         self.config = dict(config or {})
         self.processes = processes or os.cpu_count() or 1
         self._executor: ProcessPoolExecutor | None = None
         self._executor_lock = threading.Lock()
-        # Streaming: skip the flat-lexicon second pass at each utterance end (~10x faster end_utt);
-        # the final re-decode in a worker process restores accuracy.
-        self.stream_pool = DecoderPool(pool_size * 4, {**self.config, "fwdflat": False})
 
     def _full_decode(self, samples: np.ndarray, regions: list[tuple[float, float]]) -> list[Word]:
         with self._executor_lock:
@@ -177,14 +121,15 @@ class PocketsphinxSTT:
                 )
         return self._executor.submit(_decode_regions, samples.astype(np.float32), regions).result()
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Transcript:
+        """``prompt`` is ignored: an n-gram decoder has no prompt (key terms would need LM edits)."""
         duration = len(samples) / RATE
         regions = [(0.0, duration)] if duration <= WHOLE_FILE_LIMIT_S else split_on_silence(samples, RATE)
         words = self._full_decode(samples, regions)
         return Transcript(" ".join(w.word for w in words), words, group_segments(words), duration, "en")
 
-    def open_stream(self) -> PocketsphinxStream:
-        return PocketsphinxStream(self.stream_pool, self._full_decode)
+    def describe(self) -> dict:
+        return describe_pocketsphinx(self.config)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pocketsphinx import Decoder
 
 from pyai.engines.stt.base import Transcript, group_segments
-from pyai.engines.stt.pocketsphinx_engine import clean_word, decoded_words
+from pyai.engines.stt.pocketsphinx_engine import clean_word, decoded_words, describe_pocketsphinx
 
 #: Idle decoders kept per worker for the next sessions.
 IDLE_DECODERS = 4
@@ -103,6 +103,9 @@ class PartialWorkers:
                     for _ in range(self.processes)
                 ]
             return self._workers[index]
+
+    def describe(self) -> dict:
+        return {**describe_pocketsphinx(self.config), "role": "streaming partials and speech_final"}
 
     def warm(self) -> None:
         """Start the workers and load a decoder in each, in the background."""
