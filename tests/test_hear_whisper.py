@@ -218,5 +218,12 @@ def test_stream_keyterms_reach_the_final(sqlite_server: Server) -> None:
 
     assert RARE_TERM not in final_text("")
     assert RARE_TERM in final_text(f"&keyterms=Okonkwo,{RARE_TERM}")
-    frames, _ = asyncio.run(run_session(ws_url(sqlite_server, f"api_key={key}&keyterms={'x' * 51}"), b""))
-    assert frames[0]["code"] == "invalid_request" and frames[0]["message"].startswith("keyterms")
+
+    async def rejected() -> tuple[list[dict], int | None]:
+        # The server refuses before reading audio: send nothing, so no send races its close.
+        async with connect(ws_url(sqlite_server, f"api_key={key}&keyterms={'x' * 51}")) as ws:
+            frames = await collect(ws)
+        return frames, ws.close_code
+
+    frames, code = asyncio.run(rejected())
+    assert code == 1008 and frames[0]["code"] == "invalid_request" and frames[0]["message"].startswith("keyterms")
