@@ -1,5 +1,6 @@
 """Streaming Hear's flow under the conditions an outside test found broken: a commit in the middle
-of speech, silence, a slow full-context engine, partial stability, and a client that drops.
+of speech, silence, a slow full-context engine and a client that drops (partial stability needs an
+engine that forces a prefix: tests/test_hear_whisper.py).
 
 The server's full-context engine here is a deliberately slow OpenAI-compatible stub, so a test can
 tell whether reading audio ever waits on a decode; partials and ``speech_final`` come from the
@@ -27,7 +28,7 @@ from tests.test_hear_stream import collect, of, send_audio
 
 PATH = "/v1/audio/transcriptions/stream"
 PROMPT = "Please read me the balance of my savings account and the date of the last deposit."
-SLOW_FINAL_S = 4.0
+SLOW_FINAL_S = 6.0  # longer than two turns of the test below, even with late turn verdicts
 
 
 class _SlowTranscriber(BaseHTTPRequestHandler):
@@ -106,7 +107,7 @@ def test_silence_is_neither_transcribed_nor_billed(srv: Server, key: str) -> Non
 
 
 def test_reading_audio_never_waits_on_a_final(srv: Server, key: str) -> None:
-    """Each final takes the stub 4 s; the next utterance's speech_final must not wait behind it."""
+    """Each final takes the stub SLOW_FINAL_S; the next utterance's speech_final must not wait behind it."""
 
     async def go() -> tuple[list[tuple[float, dict]], float]:
         stamped: list[tuple[float, dict]] = []
@@ -118,7 +119,9 @@ def test_reading_audio_never_waits_on_a_final(srv: Server, key: str) -> None:
                         stamped.append((time.monotonic(), json.loads(raw)))
 
             task = asyncio.create_task(reader())
-            first = silence_pcm16(0.3) + pcm16(flite_wav("The quick brown fox.")) + silence_pcm16(1.0)
+            # 1.6 s apart: past the silence fallback, so the turn ends there even if the turn
+            # model's verdict comes late on a loaded machine
+            first = silence_pcm16(0.3) + pcm16(flite_wav("The quick brown fox.")) + silence_pcm16(1.6)
             second = pcm16(flite_wav("Call me back tomorrow.")) + silence_pcm16(1.0)
             await send_audio(ws, first, pace=0.1)
             await send_audio(ws, second, pace=0.1)
@@ -134,30 +137,10 @@ def test_reading_audio_never_waits_on_a_final(srv: Server, key: str) -> None:
     assert len(speech_finals) == 2 and len(finals) == 2, frames
     # The second utterance's speech_final came while the first's final was still being decoded...
     assert speech_finals[1][0] < finals[0][0], frames
-    # ...and promptly after its audio, not after the first final's 4 s decode.
+    # ...and promptly after its audio, not after the first final's slow decode.
     assert speech_finals[1][0] - sent < SLOW_FINAL_S - 1.0
     assert [f["utterance_id"] for _, f in finals] == [f["utterance_id"] for _, f in speech_finals]  # in order
     assert frames[-1]["type"] == "usage"
-
-
-def test_stable_text_only_grows_within_an_utterance(srv: Server, key: str) -> None:
-    async def go() -> list[dict]:
-        async with connect(url(srv, key)) as ws:
-            await send_audio(ws, silence_pcm16(0.3) + pcm16(flite_wav(PROMPT)) + silence_pcm16(1.0), pace=0.1)
-            await ws.send("EOF")
-            return await collect(ws)
-
-    frames = asyncio.run(go())
-    partials = of(frames, "partial")
-    assert len(partials) >= 5
-    stable: dict[str, list[str]] = {}
-    for p in partials:
-        words = p["stable_text"].split()
-        before = stable.get(p["utterance_id"], [])
-        assert words[: len(before)] == before, (before, words)  # never takes a stable word back
-        stable[p["utterance_id"]] = words
-        assert p["text"].split()[: len(words)] == words
-    assert any(stable.values())
 
 
 def test_a_dropped_client_frees_its_session_at_once(srv: Server, key: str) -> None:

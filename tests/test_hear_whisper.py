@@ -5,6 +5,7 @@ terms reach the decoder, telephone audio is heard, and the catalog names the mod
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import httpx
@@ -14,6 +15,7 @@ from websockets.asyncio.client import connect
 
 from pyai.audio.decode import decode_audio
 from pyai.text.wer import wer
+from tests import corpus
 from tests.contract import assert_problem
 from tests.media import encode, flite_wav
 from tests.server import Server
@@ -103,12 +105,36 @@ def test_a_stream_in_another_language_is_refused_in_band(sqlite_server: Server) 
 
 
 def test_stream_finals_come_from_whisper(sqlite_server: Server) -> None:
-    """Partials and speech_final are pocketsphinx's (lower case, no punctuation); the final is Whisper's."""
+    """The final is Whisper's (cased and punctuated), whatever the quick recogniser heard."""
     key = sqlite_server.create_key(scopes="hear:stream")["api_key"]
     sentence = "Please call me back tomorrow morning."
     frames, _ = asyncio.run(run_session(ws_url(sqlite_server, f"api_key={key}"), speech(sentence)))
     final = next(f for f in frames if f["type"] == "final")
     assert wer(sentence, final["text"]) <= 0.2 and final["text"].endswith("."), final
+
+
+def test_stable_text_only_grows_and_begins_the_final(sqlite_server: Server) -> None:
+    """Two human recordings streamed in real time: within each utterance ``stable_text`` never
+    takes a word back, and the last one is where the utterance's ``final`` begins."""
+    key = sqlite_server.create_key(scopes="hear:stream")["api_key"]
+    recordings = [corpus.load("librivox")[0], corpus.load("librivox")[2]]  # 7.1 s and 5.3 s, one sentence each
+    gap = np.zeros(24000, dtype=np.float32)
+    pcm = corpus.pcm16(np.concatenate([gap[:8000], recordings[0].samples, gap, recordings[1].samples, gap])).tobytes()
+    frames, _ = asyncio.run(run_session(ws_url(sqlite_server, f"api_key={key}"), pcm, real_time=True))
+
+    stable: dict[str, str] = {}
+    for p in (f for f in frames if f["type"] == "partial"):
+        before = stable.get(p["utterance_id"], "")
+        assert p["stable_text"].startswith(before), (before, p)  # never takes a stable word back
+        assert p["text"].startswith(p["stable_text"])
+        stable[p["utterance_id"]] = p["stable_text"]
+    finals = [f for f in frames if f["type"] == "final"]
+    assert finals and any(stable.values()), (finals, stable)
+    for final in finals:
+        assert final["text"].startswith(stable.get(final["utterance_id"], "")), (stable, final)
+    both = dataclasses.replace(recordings[0], reference=" ".join(r.reference for r in recordings))
+    heard = " ".join(f["text"] for f in finals)
+    assert corpus.score(both, heard).wer <= 0.1, heard
 
 
 def test_batch_prompt_and_job_keyterms_reach_the_decoder(hear: httpx.Client) -> None:

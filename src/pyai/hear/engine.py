@@ -10,10 +10,16 @@ from pyai.engines.stt.pocketsphinx_partials import PartialWorkers
 from pyai.engines.stt.registry import get_stt
 from pyai.engines.turn import smart_turn
 from pyai.engines.vad import silero
+from pyai.hear.decode_gate import DecodeGate
 
 
 def stt_engine(services) -> SpeechToText:  # noqa: ANN001 - pyai.services.Services (import cycle)
     return services.singleton("stt", lambda: get_stt(services.settings))
+
+
+def decode_gate(services) -> DecodeGate:  # noqa: ANN001
+    """The process's one gate in front of the full-context engine (finals first, look-aheads when idle)."""
+    return services.singleton("stt_gate", DecodeGate)
 
 
 def partial_workers(services) -> PartialWorkers:  # noqa: ANN001

@@ -16,6 +16,13 @@ and feed back, and it never waits for it, so reading audio never waits on a deco
   recogniser's transcript (→ ``speech_final``, at once).
 - :class:`Decode` — the whole utterance for the full-context engine; answer
   :meth:`StreamSession.on_final` (→ ``final``, after the utterance's ``speech_final``).
+- :class:`LookAhead` — with an engine that can force a prefix (``options.lookahead``): the
+  utterance *so far* for the full-context engine, ~0.1 s into each pause and every second of
+  speech, run only when the engine is idle; answer :meth:`StreamSession.on_lookahead`. Two consecutive
+  look-aheads that agree on their first words make those words ``stable_text``, and every later
+  decode of the utterance is forced to begin with them, so ``stable_text`` only grows and is a
+  prefix of the ``final``. A look-ahead that already covers all of the speech when the turn ends
+  *is* the final, which is then sent without another decode.
 - :class:`JudgeTurn` — the speaker paused: score the utterance audio with the turn model and
   answer :meth:`StreamSession.on_turn` (which may end the utterance).
 
@@ -61,6 +68,7 @@ class StreamOptions:
     keyterms: list[str] = field(default_factory=list)
     seed: int | None = None
     temperature: float | None = None
+    lookahead: bool = False  # the full-context engine can force a prefix: stable words from look-aheads
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,15 @@ class Finish:
 class Decode:
     uid: str
     samples: np.ndarray  # float32, 16 kHz
+    prefix: str = ""  # the stable words: the transcript must begin with them
+
+
+@dataclass(frozen=True)
+class LookAhead:
+    uid: str
+    samples: np.ndarray  # the utterance so far
+    prefix: str
+    frames: int  # how many 20 ms frames of the utterance it covers
 
 
 @dataclass(frozen=True)
@@ -88,7 +105,11 @@ class JudgeTurn:
     audio: np.ndarray  # the utterance so far (at most the last 8 s), for the turn model
 
 
-Work = Recognize | Finish | Decode | JudgeTurn
+Work = Recognize | Finish | Decode | LookAhead | JudgeTurn
+
+LOOKAHEAD_EVERY_FRAMES = 50  # a look-ahead per second of new audio while the speaker talks on
+LOOKAHEAD_SILENCE_MS = 96  # ... and one as soon as they fall silent (before the turn model is asked)
+SPEECH_MARGIN_FRAMES = 2  # a look-ahead is the final if it covers the speech and 40 ms more
 
 
 @dataclass
@@ -96,8 +117,14 @@ class _Utterance:
     uid: str
     audio: list[np.ndarray] = field(default_factory=list)
     pending: list[np.ndarray] = field(default_factory=list)
-    stable: list[str] = field(default_factory=list)
-    last_words: list[str] = field(default_factory=list)
+    stable: list[str] = field(default_factory=list)  # words every later decode must begin with
+    last_words: list[str] = field(default_factory=list)  # the incremental recogniser's latest
+    hypothesis: list[str] = field(default_factory=list)  # the latest look-ahead's words
+    voiced_frames: int = 0  # frames up to the end of the latest speech the VAD heard
+    looking_at: int | None = None  # frames the look-ahead in flight covers
+    asked_at: int = 0  # frames covered by the latest look-ahead asked for
+    ahead: tuple[int, Transcript] | None = None  # the latest look-ahead's frames and transcript
+    decoding: bool = False  # the final decode was asked for
     closed: bool = False
     t_ms: int = 0  # audio time at which it closed
     speech_seconds: float = 0.0  # what the VAD called speech (bills an utterance cut off by a hang-up)
@@ -191,32 +218,48 @@ class StreamSession:
         """The incremental recogniser's hypothesis for an utterance → a ``partial`` (until its
         ``speech_final``: a client sending faster than real time may have ended it meanwhile).
 
-        ``stable_text`` only grows: a word becomes stable once two consecutive hypotheses agree
-        on it and everything before it, and is never taken back, whatever later hypotheses say.
+        The partial's ``stable_text`` is the words the look-aheads settled (see
+        :meth:`on_lookahead`); this hypothesis supplies the words after them.
         """
-        utt = self.utterance if self.utterance is not None and self.utterance.uid == uid else self.unfinished.get(uid)
-        if utt is None or utt.quick_sent or not self.options.interim_results:
+        utt = self._find(uid)
+        if utt is None:
             return Output()
         words = hypothesis.split()
         if not words or words == utt.last_words:
             return Output()
-        agreed = agreed_prefix(utt.last_words, words)
         utt.last_words = words
-        if agreed > len(utt.stable) and words[: len(utt.stable)] == utt.stable:
-            utt.stable = words[:agreed]
-        stable, active_text = " ".join(utt.stable), " ".join(words[len(utt.stable) :])
-        return Output(
-            events=[
-                {
-                    "type": "partial",
-                    "text": self._text(" ".join([stable, active_text]).strip()),
-                    "stable_text": self._text(stable),
-                    "active_text": self._text(active_text),
-                    "utterance_id": uid,
-                    "t_ms": t_ms,
-                }
-            ]
-        )
+        return self._partial(utt, t_ms)
+
+    def on_lookahead(self, work: LookAhead, transcript: Transcript | None) -> Output:
+        """A look-ahead's transcript (``None``: it was not run, the engine being busy, or failed).
+
+        The words two consecutive look-aheads agree on, up to but not including the newest word,
+        become stable. Each look-ahead was forced to begin with the stable words it was given, so
+        the stable words only grow.
+        """
+        utt = self._find(work.uid)
+        if utt is None:
+            return Output()
+        if utt.looking_at == work.frames:
+            utt.looking_at = None
+        out = Output()
+        if transcript is not None:
+            words = transcript.text.split()
+            grew = False
+            if words[: len(utt.stable)] == utt.stable:
+                agreed = agreed_prefix(utt.hypothesis, words)
+                if agreed > len(utt.stable):
+                    utt.stable, grew = words[:agreed], True
+            utt.hypothesis = words
+            if utt.ahead is None or work.frames >= utt.ahead[0]:
+                utt.ahead = (work.frames, transcript)
+            if grew and not utt.closed:
+                out += self._partial(utt, self._t_ms())
+        if utt.closed and not utt.decoding and utt.final is None:
+            out += self._finalize(utt)
+        elif not utt.closed and self.vad.silence_ms >= LOOKAHEAD_SILENCE_MS:  # pausing: look at what was new
+            out.work += self._look_ahead(utt)
+        return out
 
     def on_quick(self, uid: str, transcript: Transcript) -> Output:
         """The recogniser's own end-of-utterance transcript → ``speech_final`` (and a waiting ``final``)."""
@@ -280,6 +323,46 @@ class StreamSession:
     def _t_ms(self) -> int:
         return self.samples_seen * 1000 // RATE
 
+    def _find(self, uid: str) -> _Utterance | None:
+        """The open utterance or an unfinished one (a fast client may have ended it meanwhile)."""
+        return self.utterance if self.utterance is not None and self.utterance.uid == uid else self.unfinished.get(uid)
+
+    def _partial(self, utt: _Utterance, t_ms: int) -> Output:
+        """A ``partial``: the stable words, then the incremental recogniser's words after them
+        (none once the utterance's ``speech_final`` went out)."""
+        if utt.quick_sent or not self.options.interim_results:
+            return Output()
+        stable, active_text = " ".join(utt.stable), " ".join(utt.last_words[len(utt.stable) :])
+        event = {
+            "type": "partial",
+            "text": self._text(" ".join([stable, active_text]).strip()),
+            "stable_text": self._text(stable),
+            "active_text": self._text(active_text),
+            "utterance_id": utt.uid,
+            "t_ms": t_ms,
+        }
+        return Output(events=[event])
+
+    def _look_ahead(self, utt: _Utterance) -> list[Work]:
+        """A look-ahead of the utterance so far, unless one is in flight or nothing new was said."""
+        frames = len(utt.audio)
+        if not self.options.lookahead or utt.looking_at is not None or utt.voiced_frames <= utt.asked_at:
+            return []
+        utt.looking_at = utt.asked_at = frames
+        return [LookAhead(utt.uid, np.concatenate(utt.audio), " ".join(utt.stable), frames)]
+
+    def _finalize(self, utt: _Utterance) -> Output:
+        """A closed utterance's final: the latest look-ahead if it heard all of the speech, else wait
+        for the one in flight if it will have, else decode the whole utterance now."""
+        covers = utt.voiced_frames + SPEECH_MARGIN_FRAMES
+        if utt.ahead is not None and utt.ahead[0] >= min(covers, len(utt.audio)):
+            utt.final = utt.ahead[1]
+            return self._settle()
+        if utt.looking_at is not None and utt.looking_at >= min(covers, len(utt.audio)):
+            return Output()  # on_lookahead finishes it
+        utt.decoding = True
+        return Output(work=[Decode(utt.uid, np.concatenate(utt.audio), " ".join(utt.stable))])
+
     def _frame(self, frame: np.ndarray) -> Output:
         self.samples_seen += FRAME
         speech_before = self.vad.speech_seconds
@@ -301,11 +384,15 @@ class StreamSession:
             utt.audio.append(frame)
             utt.pending.append(frame)
         utt.speech_seconds += self.vad.speech_seconds - speech_before
+        if self.vad.in_speech and self.vad.silence_windows == 0:
+            utt.voiced_frames = len(utt.audio)
         if "speech_end" in kinds:
             return self._close_utterance()
         out = Output()
         if pause := next((e for e in events if e.kind == "pause"), None):
             out.work.append(JudgeTurn(utt.uid, pause, self.vad.turn_audio()))
+        if self.vad.silence_ms >= LOOKAHEAD_SILENCE_MS or len(utt.audio) - utt.asked_at >= LOOKAHEAD_EVERY_FRAMES:
+            out.work += self._look_ahead(utt)  # at a pause the speaker may be done: it may be the final
         if len(utt.audio) >= MAX_UTTERANCE_FRAMES:
             self.resume_in_speech = True
             return self._close_utterance()
@@ -324,26 +411,35 @@ class StreamSession:
         self.utterance = None
         utt.closed, utt.t_ms = True, self._t_ms()
         self.unfinished[utt.uid] = utt
-        work: list[Work] = [self._recognize(utt)] if utt.pending else []
-        return Output(work=[*work, Finish(utt.uid), Decode(utt.uid, np.concatenate(utt.audio))])
+        out = Output(work=[*([self._recognize(utt)] if utt.pending else []), Finish(utt.uid)])
+        out += self._finalize(utt)
+        return out
 
     def _settle(self) -> Output:
         """Send what the results allow, in utterance order: each ``speech_final`` once its quick
-        transcript is in, each ``final`` once its full-context one is too and every earlier
-        utterance's ``final`` has gone (finals are decoded concurrently and may finish out of order)."""
+        transcript is in (or its full-context one, if that came first: then it carries that text),
+        each ``final`` once its full-context one is in and every earlier utterance's ``final`` has
+        gone (finals are decoded concurrently and may finish out of order)."""
         out = Output()
         for utt in self.unfinished.values():
-            if utt.quick is not None and utt.quick.text and not utt.quick_sent:
-                text, audio_ms = self._text(utt.quick.text), _speech_ms(utt.quick)
+            if utt.quick_sent:
+                continue
+            heard = utt.final if utt.final is not None else utt.quick
+            if heard is None:
+                break  # speech_finals go out in utterance order
+            if heard.text:
                 base = {"utterance_id": utt.uid, "t_ms": utt.t_ms}
-                out.events.append({"type": "speech_final", "text": text, **base, "audio_ms": audio_ms})
+                out.events.append(
+                    {"type": "speech_final", "text": self._text(heard.text), **base, "audio_ms": _speech_ms(heard)}
+                )
                 utt.quick_sent = True
         while self.unfinished:
             utt = next(iter(self.unfinished.values()))
-            if utt.quick is None or (utt.final is None and not utt.final_failed):
+            final = utt.quick if utt.final_failed else utt.final
+            if final is None:
                 break
             del self.unfinished[utt.uid]
-            out.events += self._final_events(utt, utt.quick if utt.final_failed else utt.final)
+            out.events += self._final_events(utt, final)
         return out
 
     def _final_events(self, utt: _Utterance, final: Transcript) -> list[dict]:

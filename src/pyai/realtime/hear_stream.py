@@ -21,7 +21,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from pyai import safe_json
 from pyai.audio.g711 import ENCODINGS as G711
-from pyai.engines.stt.base import EngineUnavailable
+from pyai.engines.stt.base import EngineUnavailable, Transcript
 from pyai.engines.stt.pocketsphinx_partials import PartialSession
 from pyai.engines.turn.policy import EAGERNESS_LEVELS
 from pyai.engines.turn.smart_turn import turn_probability
@@ -29,10 +29,19 @@ from pyai.gateway.auth import caller
 from pyai.gateway.errors import ApiError
 from pyai.gateway.principal import Principal
 from pyai.gateway.streaming_hold import StreamingHold
-from pyai.hear.engine import partial_workers, stt_engine
+from pyai.hear.engine import decode_gate, partial_workers, stt_engine
 from pyai.hear.keyterms import keyterm_prompt, parse_keyterms
 from pyai.hear.language import language_problem
-from pyai.hear.streaming import Decode, Finish, JudgeTurn, Output, Recognize, StreamOptions, StreamSession
+from pyai.hear.streaming import (
+    Decode,
+    Finish,
+    JudgeTurn,
+    LookAhead,
+    Output,
+    Recognize,
+    StreamOptions,
+    StreamSession,
+)
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
 from pyai.realtime.admission import (
     CLOSE_ENGINE_ERROR,
@@ -119,6 +128,7 @@ class _Stream:
         self.services = services
         self.principal = principal
         self.stt = stt_engine(services)
+        self.gate = decode_gate(services)
         self.budget: StreamingHold | None = None  # opened at the first audio, once the product is known
         self.grounding: GroundingConfig | None = None
         self.seen_audio = False
@@ -146,12 +156,17 @@ class _Stream:
                 event["grounding"] = self.session.grounding_for(event["utterance_id"])
             await self.send(event)
         for work in out.work:
-            if isinstance(work, Decode | JudgeTurn):
-                assert self.tasks is not None
-                self.tasks.create_task(self._final(work) if isinstance(work, Decode) else self._judge(work))
-            else:
+            if isinstance(work, Recognize | Finish):
                 self.lane.append(work)
                 self.lane_ready.set()
+                continue
+            assert self.tasks is not None
+            if isinstance(work, Decode):
+                self.tasks.create_task(self._final(work))
+            elif isinstance(work, LookAhead):
+                self.tasks.create_task(self._look_ahead(work))
+            else:
+                self.tasks.create_task(self._judge(work))
         self.progress.set()
 
     # ---- lanes -----------------------------------------------------------------------------
@@ -173,17 +188,36 @@ class _Stream:
                 hypothesis = await self.recognizer.accept(b"".join(pcm))
                 await self.apply(self.session.on_partial(work.uid, hypothesis, work.t_ms))
 
-    async def _final(self, work: Decode) -> None:
+    async def _decode(self, work: Decode | LookAhead) -> Transcript:
         options = self.session.options
-        prompt = keyterm_prompt(options.keyterms)
-        try:
-            transcript = await asyncio.to_thread(
-                self.stt.transcribe, work.samples, language=options.language, prompt=prompt
-            )
-        except EngineUnavailable as e:  # e.g. a remote engine failing: the quick transcript stands in
-            log.warning("full-context decode unavailable, using the incremental result: %s", e)
-            transcript = None
+        kwargs = {"prefix": work.prefix} if work.prefix else {}
+        return await asyncio.to_thread(
+            self.stt.transcribe,
+            work.samples,
+            language=options.language,
+            prompt=keyterm_prompt(options.keyterms),
+            **kwargs,
+        )
+
+    async def _final(self, work: Decode) -> None:
+        with self.gate.final():
+            try:
+                transcript = await self._decode(work)
+            except EngineUnavailable as e:  # e.g. a remote engine failing: the quick transcript stands in
+                log.warning("full-context decode unavailable, using the incremental result: %s", e)
+                transcript = None
         await self.apply(self.session.on_final(work.uid, transcript))
+
+    async def _look_ahead(self, work: LookAhead) -> None:
+        """Optional: skipped (answered with None) when the engine is busy or fails."""
+        transcript = None
+        with self.gate.look_ahead() as admitted:
+            if admitted:
+                try:
+                    transcript = await self._decode(work)
+                except EngineUnavailable:
+                    transcript = None
+        await self.apply(self.session.on_lookahead(work, transcript))
 
     async def _judge(self, work: JudgeTurn) -> None:
         probability = await asyncio.to_thread(turn_probability, work.audio)
@@ -335,6 +369,7 @@ async def transcription_stream(ws: WebSocket, principal: Principal = caller()) -
         if problem := language_problem(stt_engine(services), options.language):
             await reject(ws, "invalid_request", problem, CLOSE_POLICY)
             return
+        options.lookahead = stt_engine(services).forces_prefix
         stream = _Stream(ws, StreamSession(options), services, principal, release)
         graceful = False
         try:

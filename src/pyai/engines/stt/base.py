@@ -59,20 +59,32 @@ def group_segments(words: list[Word], first_id: int = 0) -> list[Segment]:
     return segments
 
 
+def refuse_prefix(prefix: str | None, engine: str) -> None:
+    """Engines without a decoder prefix refuse one rather than silently dropping it."""
+    if prefix:
+        raise ValueError(f"the {engine} engine cannot force a transcript prefix")
+
+
 def _segment(ident: int, words: list[Word]) -> Segment:
     return Segment(ident, words[0].start, words[-1].end, " ".join(w.word for w in words), list(words))
 
 
 class SpeechToText(Protocol):
     name: str
+    #: Whether ``transcribe`` can force its transcript to begin with a given ``prefix`` (Whisper's
+    #: decoder prefix). Streams use it to keep each utterance's ``stable_text`` a prefix of its final.
+    forces_prefix: bool
 
     @property
     def languages(self) -> tuple[str, ...] | None:
         """ISO-639-1 codes it transcribes; None when it cannot tell (a remote endpoint decides)."""
         ...
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Transcript:
-        """Whole-utterance decode; ``prompt`` (key terms, earlier text) biases engines that take one."""
+    def transcribe(
+        self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None, prefix: str | None = None
+    ) -> Transcript:
+        """Whole-utterance decode; ``prompt`` (key terms, earlier text) biases engines that take one;
+        ``prefix`` (only where ``forces_prefix``) is text the transcript must begin with."""
         ...
 
     def describe(self) -> dict:

@@ -24,6 +24,7 @@ from pyai.engines.stt.base import (
     Transcript,
     Word,
     group_segments,
+    refuse_prefix,
 )
 
 log = logging.getLogger(__name__)
@@ -101,11 +102,15 @@ class RemoteTranscriber:
 class OpenAICompatibleSTT:
     name = "openai"
     languages = None  # the endpoint decides
+    forces_prefix = False  # OpenAI's API has a prompt, not a forced prefix
 
     def __init__(self, remote: RemoteTranscriber) -> None:
         self._remote = remote
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Transcript:
+    def transcribe(
+        self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None, prefix: str | None = None
+    ) -> Transcript:
+        refuse_prefix(prefix, self.name)
         return self._remote.transcribe(samples, language, prompt)
 
     def describe(self) -> dict:

@@ -20,7 +20,7 @@ from pocketsphinx import Decoder
 
 from pyai.audio.pcm import float_to_pcm16
 from pyai.engines.packages import package_version
-from pyai.engines.stt.base import RATE, Transcript, Word, group_segments
+from pyai.engines.stt.base import RATE, Transcript, Word, group_segments, refuse_prefix
 from pyai.engines.vad.webrtc import split_on_silence
 
 FRAMES_PER_SECOND = 100
@@ -103,6 +103,7 @@ def describe_pocketsphinx(config: dict[str, object]) -> dict:
 class PocketsphinxSTT:
     name = "pocketsphinx"
     languages = ("en",)
+    forces_prefix = False
 
     def __init__(self, config: dict[str, object] | None = None, processes: int | None = None) -> None:
         self.config = dict(config or {})
@@ -121,8 +122,11 @@ class PocketsphinxSTT:
                 )
         return self._executor.submit(_decode_regions, samples.astype(np.float32), regions).result()
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Transcript:
+    def transcribe(
+        self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None, prefix: str | None = None
+    ) -> Transcript:
         """``prompt`` is ignored: an n-gram decoder has no prompt (key terms would need LM edits)."""
+        refuse_prefix(prefix, self.name)
         duration = len(samples) / RATE
         regions = [(0.0, duration)] if duration <= WHOLE_FILE_LIMIT_S else split_on_silence(samples, RATE)
         words = self._full_decode(samples, regions)

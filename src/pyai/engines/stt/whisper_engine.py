@@ -110,6 +110,7 @@ class WhisperSTT:
     """Whole-utterance decodes on Whisper (streaming partials are pocketsphinx's, hear/engine.py)."""
 
     name = "whisper"
+    forces_prefix = True
 
     def __init__(
         self,
@@ -143,7 +144,11 @@ class WhisperSTT:
                 log.info("loaded Whisper %s (%s)", self.spec.name, self.spec.source)
             return self._model
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Transcript:
+    def transcribe(
+        self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None, prefix: str | None = None
+    ) -> Transcript:
+        """``prefix`` is the decoder prefix of the first window: the transcript starts with exactly
+        those words and Whisper goes on from them (a stream's stable words, hear/streaming.py)."""
         model = self.model()
         lang = language or (None if self.spec.multilingual else "en")
         segments, info = model.transcribe(
@@ -156,6 +161,7 @@ class WhisperSTT:
             temperature=0.0,
             condition_on_previous_text=False,
             initial_prompt=prompt or None,
+            prefix=prefix or None,
         )
         return _transcript(list(segments), len(samples) / RATE, info.language or lang or "en")
 

@@ -116,6 +116,11 @@ class SileroEndpointer:
         self.recent: collections.deque[np.ndarray] = collections.deque(maxlen=TURN_AUDIO_WINDOWS)
 
     @property
+    def silence_ms(self) -> int:
+        """How long the speaker has been silent inside the open utterance (0 while speaking)."""
+        return self.silence_windows * WINDOW_MS if self.in_speech else 0
+
+    @property
     def speech_seconds(self) -> float:
         return self.speech_windows * WINDOW_MS / 1000
 
