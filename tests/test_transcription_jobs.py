@@ -232,13 +232,40 @@ def long_audio() -> bytes:
     return encode(pcm.reshape(1, -1), 16000, "wav", "pcm_s16le")
 
 
+def child_processes(pid: int) -> list[int]:
+    """Live processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie awaiting its reaper."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_job_survives_a_killed_server(tmp_path: Path) -> None:
     env = {"PYAI_JOB_LEASE_SECONDS": "3"}
     srv = Server(tmp_path, env).start()
     c = client_for(srv)
     job_id = submit_upload(c, long_audio()).json()["job_id"]
     time.sleep(0.5)
+    workers = child_processes(srv.proc.pid)
+    assert workers  # the streams' decoder processes, started with the server
     srv.stop(kill=True)  # SIGKILL mid-job: no cleanup ran
+    deadline = time.time() + 30
+    while time.time() < deadline and any(map(alive, workers)):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if alive(pid)]  # they went with it
     again = Server(tmp_path, env).start()
     try:
         c2 = httpx.Client(base_url=again.url, headers=c.headers, timeout=60)

@@ -22,6 +22,7 @@ from pyai.audio.pcm import float_to_pcm16
 from pyai.engines.packages import package_version
 from pyai.engines.stt.base import RATE, Transcript, Word, group_segments, refuse_prefix
 from pyai.engines.vad.webrtc import split_on_silence
+from pyai.engines.worker_process import exit_with_parent
 
 FRAMES_PER_SECOND = 100
 WHOLE_FILE_LIMIT_S = 25.0  # longer audio is decoded region by region, cut at pauses
@@ -73,6 +74,7 @@ _worker_decoder: Decoder | None = None
 
 def _init_worker(config: dict[str, object]) -> None:
     global _worker_decoder
+    exit_with_parent()
     _worker_decoder = Decoder(**config)
 
 

@@ -23,6 +23,7 @@ from pocketsphinx import Decoder
 
 from pyai.engines.stt.base import Transcript, group_segments
 from pyai.engines.stt.pocketsphinx_engine import clean_word, decoded_words, describe_pocketsphinx
+from pyai.engines.worker_process import exit_with_parent
 
 #: Idle decoders kept per worker for the next sessions.
 IDLE_DECODERS = 4
@@ -36,6 +37,7 @@ _in_utt: set[int] = set()
 def _init(config: dict[str, object]) -> None:
     global _config
     _config = config
+    exit_with_parent()
 
 
 def _warm() -> None:
