@@ -114,12 +114,13 @@ def test_stream_finals_come_from_whisper(sqlite_server: Server) -> None:
 
 
 def test_stable_text_only_grows_and_begins_the_final(sqlite_server: Server) -> None:
-    """Two human recordings streamed in real time: within each utterance ``stable_text`` never
-    takes a word back, and the last one is where the utterance's ``final`` begins."""
+    """A long utterance (two human readings back to back, 12 s) streamed in real time: its
+    ``stable_text`` appears before the turn ends, never takes a word back, and is where the
+    ``final`` begins."""
     key = sqlite_server.create_key(scopes="hear:stream")["api_key"]
-    recordings = [corpus.load("librivox")[0], corpus.load("librivox")[2]]  # 7.1 s and 5.3 s, one sentence each
+    readings = [corpus.load("librivox")[0], corpus.load("librivox")[2]]  # 7.1 s and 5.3 s
     gap = np.zeros(24000, dtype=np.float32)
-    pcm = corpus.pcm16(np.concatenate([gap[:8000], recordings[0].samples, gap, recordings[1].samples, gap])).tobytes()
+    pcm = corpus.pcm16(np.concatenate([gap[:8000], *(r.samples for r in readings), gap])).tobytes()
     frames, _ = asyncio.run(run_session(ws_url(sqlite_server, f"api_key={key}"), pcm, real_time=True))
 
     stable: dict[str, str] = {}
@@ -132,7 +133,7 @@ def test_stable_text_only_grows_and_begins_the_final(sqlite_server: Server) -> N
     assert finals and any(stable.values()), (finals, stable)
     for final in finals:
         assert final["text"].startswith(stable.get(final["utterance_id"], "")), (stable, final)
-    both = dataclasses.replace(recordings[0], reference=" ".join(r.reference for r in recordings))
+    both = dataclasses.replace(readings[0], reference=" ".join(r.reference for r in readings))
     heard = " ".join(f["text"] for f in finals)
     assert corpus.score(both, heard).wer <= 0.1, heard
 

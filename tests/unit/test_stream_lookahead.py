@@ -13,10 +13,12 @@ from pyai.engines.stt.base import Transcript, Word
 from pyai.hear.streaming import Decode, Finish, JudgeTurn, LookAhead, Recognize, StreamOptions, StreamSession
 from tests.media import speech_pcm16
 
-SENTENCE = "please call me back tomorrow morning about the unpaid invoice"
-WORDS = SENTENCE.split()
-SPEECH = pcm16_to_float(speech_pcm16(SENTENCE))
 RATE = 16000
+PHRASES = ["please call me back", "tomorrow morning", "about the unpaid invoice"]
+SENTENCE = " ".join(PHRASES)
+WORDS = SENTENCE.split()
+PAUSE = np.zeros(int(0.3 * RATE), np.float32)  # a pause inside the turn (shorter than any that ends it)
+SPEECH = np.concatenate([x for p in PHRASES for x in (pcm16_to_float(speech_pcm16(p)), PAUSE)][:-1])
 
 
 def heard(samples: np.ndarray, prefix: str = "") -> Transcript:
@@ -36,12 +38,20 @@ class Run:
     look_aheads: list[LookAhead] = field(default_factory=list)
 
 
-def drive(*, answer_look_ahead: bool = True, only_while_speaking: bool = False) -> Run:
-    """Stream 0.5 s of silence, the sentence and 2 s of silence in 100 ms chunks, doing each piece of
-    work at once; look-aheads are answered (or skipped: None) as asked."""
+def stops_after_the_prefix(prefix: str) -> Transcript:
+    """What Whisper sometimes does when forced to begin with words: ends right after them."""
+    words = prefix.split()
+    return Transcript(prefix, [Word(w, 0.5 + 0.3 * i, 0.75 + 0.3 * i) for i, w in enumerate(words)])
+
+
+def drive(*, answer_look_ahead: bool = True, skip_the_last: bool = False, forced_stops: bool = False) -> Run:
+    """Stream 0.5 s of silence, the sentence (with a pause after each phrase) and 2 s of silence in
+    100 ms chunks, doing each piece of work at once; look-aheads are answered, or skipped (None):
+    all of them, or the one at the end of the speech."""
     session = StreamSession(StreamOptions(lookahead=True))
     run = Run()
     audio = np.concatenate([np.zeros(RATE // 2, np.float32), SPEECH, np.zeros(2 * RATE, np.float32)])
+    end_of_speech = (RATE // 2 + len(SPEECH)) // 320  # in 20 ms frames (the utterance starts later)
 
     def apply(out) -> None:  # noqa: ANN001 - streaming.Output
         queue = list(out.work)
@@ -56,12 +66,14 @@ def drive(*, answer_look_ahead: bool = True, only_while_speaking: bool = False) 
                 result = session.on_turn(work.uid, work.pause, 1.0)
             elif isinstance(work, LookAhead):
                 run.look_aheads.append(work)
-                speaking = session.vad.silence_ms == 0
-                answered = answer_look_ahead and (speaking or not only_while_speaking)
+                at_the_end = session.samples_seen // 320 >= end_of_speech - 10
+                answered = answer_look_ahead and not (skip_the_last and at_the_end)
                 result = session.on_lookahead(work, heard(work.samples, work.prefix) if answered else None)
             else:
                 run.decodes.append(work)
-                result = session.on_final(work.uid, heard(work.samples, work.prefix))
+                forced = forced_stops and work.prefix
+                transcript = stops_after_the_prefix(work.prefix) if forced else heard(work.samples, work.prefix)
+                result = session.on_final(work.uid, transcript)
             run.events.extend(result.events)
             queue.extend(result.work)
 
@@ -88,9 +100,9 @@ def test_a_look_ahead_that_heard_all_the_speech_is_the_final() -> None:
 
 
 def test_the_final_decode_begins_with_the_stable_words() -> None:
-    """Look-aheads during speech settle words; the one at the pause is skipped (a busy engine), so
-    the turn's end asks for a decode, forced to begin with them."""
-    run = drive(only_while_speaking=True)
+    """Look-aheads at pauses inside the sentence settle words; the one at its end is skipped (a busy
+    engine), so the turn's end asks for a decode, forced to begin with them."""
+    run = drive(skip_the_last=True)
     [decode] = run.decodes
     stable = of(run, "partial")[-1]["stable_text"]
     assert stable and decode.prefix == stable
@@ -103,3 +115,11 @@ def test_skipped_look_aheads_fall_back_to_one_decode_and_no_stable_words() -> No
     assert all(p["stable_text"] == "" for p in of(run, "partial"))
     assert [e["type"] for e in run.events if e["type"] != "partial"] == ["speech_final", "final"]
     assert of(run, "speech_final")[0]["text"] == "please fall" and of(run, "final")[0]["text"] == SENTENCE
+
+
+def test_a_forced_decode_that_drops_speech_is_redone_without_the_prefix() -> None:
+    """Losing the words after the stable ones would be worse than a final that does not begin
+    with them, so a final cut short by its prefix is decoded again, unforced."""
+    run = drive(skip_the_last=True, forced_stops=True)
+    assert [d.prefix != "" for d in run.decodes] == [True, False]
+    assert of(run, "final")[0]["text"] == SENTENCE

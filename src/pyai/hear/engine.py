@@ -19,7 +19,7 @@ def stt_engine(services) -> SpeechToText:  # noqa: ANN001 - pyai.services.Servic
 
 def decode_gate(services) -> DecodeGate:  # noqa: ANN001
     """The process's one gate in front of the full-context engine (finals first, look-aheads when idle)."""
-    return services.singleton("stt_gate", DecodeGate)
+    return services.singleton("stt_gate", lambda: DecodeGate(getattr(stt_engine(services), "workers", 1)))
 
 
 def partial_workers(services) -> PartialWorkers:  # noqa: ANN001

@@ -17,12 +17,16 @@ and feed back, and it never waits for it, so reading audio never waits on a deco
 - :class:`Decode` — the whole utterance for the full-context engine; answer
   :meth:`StreamSession.on_final` (→ ``final``, after the utterance's ``speech_final``).
 - :class:`LookAhead` — with an engine that can force a prefix (``options.lookahead``): the
-  utterance *so far* for the full-context engine, ~0.1 s into each pause and every second of
-  speech, run only when the engine is idle; answer :meth:`StreamSession.on_lookahead`. Two consecutive
+  utterance *so far* for the full-context engine, ~0.1 s into each pause (and every 3 s of
+  speech in an utterance longer than 4 s), run only when the engine has room
+  (hear/decode_gate.py); answer :meth:`StreamSession.on_lookahead`. Two consecutive
   look-aheads that agree on their first words make those words ``stable_text``, and every later
   decode of the utterance is forced to begin with them, so ``stable_text`` only grows and is a
   prefix of the ``final``. A look-ahead that already covers all of the speech when the turn ends
-  *is* the final, which is then sent without another decode.
+  *is* the final, which is then sent without another decode. A decode takes ~0.5-1 s on 2 cores
+  and one in flight when the turn ends delays the final (it waits for it, then for its own), so
+  short utterances — most turns — get look-aheads only at pauses; running the one at a pause
+  beside it instead starved the turn model and was slower still (measured).
 - :class:`JudgeTurn` — the speaker paused: score the utterance audio with the turn model and
   answer :meth:`StreamSession.on_turn` (which may end the utterance).
 
@@ -96,6 +100,7 @@ class LookAhead:
     samples: np.ndarray  # the utterance so far
     prefix: str
     frames: int  # how many 20 ms frames of the utterance it covers
+    at_pause: bool = True  # asked at a pause (it may be the final) rather than mid-speech
 
 
 @dataclass(frozen=True)
@@ -107,9 +112,12 @@ class JudgeTurn:
 
 Work = Recognize | Finish | Decode | LookAhead | JudgeTurn
 
-LOOKAHEAD_EVERY_FRAMES = 50  # a look-ahead per second of new audio while the speaker talks on
-LOOKAHEAD_SILENCE_MS = 96  # ... and one as soon as they fall silent (before the turn model is asked)
+LOOKAHEAD_SILENCE_MS = 96  # a look-ahead as soon as the speaker falls silent (before the turn model is asked)
+LOOKAHEAD_LONG_FRAMES = 200  # ... and in an utterance longer than 4 s, for its stable words,
+LOOKAHEAD_EVERY_FRAMES = 150  # one per 3 s of audio while the speaker talks on
 SPEECH_MARGIN_FRAMES = 2  # a look-ahead is the final if it covers the speech and 40 ms more
+CUT_SHORT_S = 1.0  # ... and its words do not end more than this before the speech does
+SENTENCE_END = ".?!…"
 
 
 @dataclass
@@ -125,6 +133,7 @@ class _Utterance:
     asked_at: int = 0  # frames covered by the latest look-ahead asked for
     ahead: tuple[int, Transcript] | None = None  # the latest look-ahead's frames and transcript
     decoding: bool = False  # the final decode was asked for
+    unforced: bool = False  # ... again without the stable prefix, which had cut it short
     closed: bool = False
     t_ms: int = 0  # audio time at which it closed
     speech_seconds: float = 0.0  # what the VAD called speech (bills an utterance cut off by a hang-up)
@@ -248,6 +257,8 @@ class StreamSession:
             grew = False
             if words[: len(utt.stable)] == utt.stable:
                 agreed = agreed_prefix(utt.hypothesis, words)
+                while agreed > len(utt.stable) and words[agreed - 1][-1] in SENTENCE_END:
+                    agreed -= 1  # forced to end on a full stop, Whisper may stop there too
                 if agreed > len(utt.stable):
                     utt.stable, grew = words[:agreed], True
             utt.hypothesis = words
@@ -258,7 +269,7 @@ class StreamSession:
         if utt.closed and not utt.decoding and utt.final is None:
             out += self._finalize(utt)
         elif not utt.closed and self.vad.silence_ms >= LOOKAHEAD_SILENCE_MS:  # pausing: look at what was new
-            out.work += self._look_ahead(utt)
+            out.work += self._look_ahead(utt, at_pause=True)
         return out
 
     def on_quick(self, uid: str, transcript: Transcript) -> Output:
@@ -277,6 +288,11 @@ class StreamSession:
         utt = self.unfinished.get(uid)
         if utt is None:
             return Output()
+        if transcript is not None and utt.stable and not utt.unforced and self._cut_short(utt, transcript):
+            # Forced to begin with the stable words, Whisper ended early and dropped speech: losing
+            # words is worse than breaking the prefix promise, so decode once more without it.
+            utt.unforced = True
+            return Output(work=[Decode(uid, np.concatenate(utt.audio))])
         utt.final, utt.final_failed = transcript, transcript is None
         return self._settle()
 
@@ -343,20 +359,27 @@ class StreamSession:
         }
         return Output(events=[event])
 
-    def _look_ahead(self, utt: _Utterance) -> list[Work]:
-        """A look-ahead of the utterance so far, unless one is in flight or nothing new was said."""
+    def _look_ahead(self, utt: _Utterance, *, at_pause: bool) -> list[Work]:
+        """A look-ahead of the utterance so far, unless one is in flight (when it returns during a
+        pause, the next is asked then) or nothing new was said since the last one."""
         frames = len(utt.audio)
         if not self.options.lookahead or utt.looking_at is not None or utt.voiced_frames <= utt.asked_at:
             return []
         utt.looking_at = utt.asked_at = frames
-        return [LookAhead(utt.uid, np.concatenate(utt.audio), " ".join(utt.stable), frames)]
+        return [LookAhead(utt.uid, np.concatenate(utt.audio), " ".join(utt.stable), frames, at_pause)]
+
+    def _cut_short(self, utt: _Utterance, transcript: Transcript) -> bool:
+        """Whether a transcript's words end well before the speech the VAD heard does."""
+        spoken_until = utt.voiced_frames * FRAME / RATE
+        return bool(transcript.words) and transcript.words[-1].end < spoken_until - CUT_SHORT_S
 
     def _finalize(self, utt: _Utterance) -> Output:
         """A closed utterance's final: the latest look-ahead if it heard all of the speech, else wait
         for the one in flight if it will have, else decode the whole utterance now."""
         covers = utt.voiced_frames + SPEECH_MARGIN_FRAMES
-        if utt.ahead is not None and utt.ahead[0] >= min(covers, len(utt.audio)):
-            utt.final = utt.ahead[1]
+        ahead = utt.ahead
+        if ahead is not None and ahead[0] >= min(covers, len(utt.audio)) and not self._cut_short(utt, ahead[1]):
+            utt.final = ahead[1]
             return self._settle()
         if utt.looking_at is not None and utt.looking_at >= min(covers, len(utt.audio)):
             return Output()  # on_lookahead finishes it
@@ -391,8 +414,10 @@ class StreamSession:
         out = Output()
         if pause := next((e for e in events if e.kind == "pause"), None):
             out.work.append(JudgeTurn(utt.uid, pause, self.vad.turn_audio()))
-        if self.vad.silence_ms >= LOOKAHEAD_SILENCE_MS or len(utt.audio) - utt.asked_at >= LOOKAHEAD_EVERY_FRAMES:
-            out.work += self._look_ahead(utt)  # at a pause the speaker may be done: it may be the final
+        if self.vad.silence_ms >= LOOKAHEAD_SILENCE_MS:
+            out.work += self._look_ahead(utt, at_pause=True)  # the speaker may be done: it may be the final
+        elif len(utt.audio) >= LOOKAHEAD_LONG_FRAMES and len(utt.audio) - utt.asked_at >= LOOKAHEAD_EVERY_FRAMES:
+            out.work += self._look_ahead(utt, at_pause=False)
         if len(utt.audio) >= MAX_UTTERANCE_FRAMES:
             self.resume_in_speech = True
             return self._close_utterance()

@@ -211,7 +211,7 @@ class _Stream:
     async def _look_ahead(self, work: LookAhead) -> None:
         """Optional: skipped (answered with None) when the engine is busy or fails."""
         transcript = None
-        with self.gate.look_ahead() as admitted:
+        with self.gate.look_ahead(work.at_pause) as admitted:
             if admitted:
                 try:
                     transcript = await self._decode(work)
