@@ -138,6 +138,7 @@ class _Stream:
         self.lane_ready = asyncio.Event()
         self.progress = asyncio.Event()  # set whenever an utterance result was applied
         self.send_lock = asyncio.Lock()
+        self.emit_lock = asyncio.Lock()  # session events leave in the order they were made
         self.tasks: asyncio.TaskGroup | None = None
 
     # ---- output ----------------------------------------------------------------------------
@@ -146,15 +147,21 @@ class _Stream:
             await self.ws.send_json(frame)
 
     async def apply(self, out: Output) -> None:
-        """Send the session's events (grounded for Cue) and hand its work to the lanes."""
-        for event in out.events:
-            if event["type"] == "speech_final" and self.grounding is not None:
-                passages = await ground(self.services, self.principal.org_id, self.grounding, event["text"])
-                event["grounding"] = passages
-                self.session.remember_grounding(event["utterance_id"], passages)
-            elif event["type"] == "final" and self.grounding is not None:
-                event["grounding"] = self.session.grounding_for(event["utterance_id"])
-            await self.send(event)
+        """Send the session's events (grounded for Cue) and hand its work to the lanes.
+
+        Events go out one ``apply`` at a time, in the order the session made them: a
+        ``speech_final`` waiting on its grounding must not be overtaken by its ``final``, which
+        another lane may hand over meanwhile.
+        """
+        async with self.emit_lock:
+            for event in out.events:
+                if event["type"] == "speech_final" and self.grounding is not None:
+                    passages = await ground(self.services, self.principal.org_id, self.grounding, event["text"])
+                    event["grounding"] = passages
+                    self.session.remember_grounding(event["utterance_id"], passages)
+                elif event["type"] == "final" and self.grounding is not None:
+                    event["grounding"] = self.session.grounding_for(event["utterance_id"])
+                await self.send(event)
         for work in out.work:
             if isinstance(work, Recognize | Finish):
                 self.lane.append(work)
