@@ -16,9 +16,11 @@ import time
 POLL_SECONDS = 1.0
 
 
-def exit_with_parent() -> None:
-    """Call in a worker's initializer: a daemon thread ends the process when its parent dies."""
-    parent = os.getppid()
+def exit_with_parent(parent: int) -> None:
+    """Call in a worker's initializer with the pid of the process that created the pool (passed
+    in ``initargs``, not read here: a server stopped while its workers were still starting has
+    already re-parented them to init by the time they run this). A daemon thread then ends the
+    worker once that parent is gone."""
 
     def watch() -> None:
         while os.getppid() == parent:

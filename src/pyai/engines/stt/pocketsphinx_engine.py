@@ -72,9 +72,9 @@ def _decode_utterance(decoder: Decoder, samples: np.ndarray, offset: float) -> l
 _worker_decoder: Decoder | None = None
 
 
-def _init_worker(config: dict[str, object]) -> None:
+def _init_worker(config: dict[str, object], parent: int) -> None:
     global _worker_decoder
-    exit_with_parent()
+    exit_with_parent(parent)
     _worker_decoder = Decoder(**config)
 
 
@@ -120,7 +120,7 @@ class PocketsphinxSTT:
                     self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_init_worker,
-                    initargs=(self.config,),
+                    initargs=(self.config, os.getpid()),
                 )
         return self._executor.submit(_decode_regions, samples.astype(np.float32), regions).result()
 

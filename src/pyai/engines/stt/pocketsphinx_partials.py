@@ -34,10 +34,10 @@ _active: dict[int, Decoder] = {}
 _in_utt: set[int] = set()
 
 
-def _init(config: dict[str, object]) -> None:
+def _init(config: dict[str, object], parent: int) -> None:
     global _config
     _config = config
-    exit_with_parent()
+    exit_with_parent(parent)
 
 
 def _warm() -> None:
@@ -101,7 +101,7 @@ class PartialWorkers:
             if not self._workers:
                 context = multiprocessing.get_context("spawn")
                 self._workers = [
-                    ProcessPoolExecutor(1, mp_context=context, initializer=_init, initargs=(self.config,))
+                    ProcessPoolExecutor(1, mp_context=context, initializer=_init, initargs=(self.config, os.getpid()))
                     for _ in range(self.processes)
                 ]
             return self._workers[index]
