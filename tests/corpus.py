@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import functools
 import gzip
-import io
 import re
 import struct
-import wave
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ from pathlib import Path
 import numpy as np
 from whisper_normalizer.english import EnglishTextNormalizer
 
+from pyai.audio.encode import pcm16_wav
 from pyai.audio.g711 import ulaw_encode
 from pyai.audio.resample import resample
 from pyai.text.wer import word_errors
@@ -256,13 +255,7 @@ def pcm16(samples: np.ndarray) -> np.ndarray:
 
 def wav16k(samples: np.ndarray) -> bytes:
     """A 16 kHz PCM16 WAV: the wideband upload."""
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(pcm16(samples).tobytes())
-    return buf.getvalue()
+    return pcm16_wav(pcm16(samples), RATE)
 
 
 def telephone(samples: np.ndarray) -> bytes:

@@ -48,16 +48,24 @@ def supported_rate(fmt: str, requested: int) -> int:
     return min(rates, key=lambda r: (abs(r - requested), -r)) if rates else requested
 
 
-def wav_header(rate: int) -> bytes:
-    """A PCM16 mono WAV header whose sizes say 'unknown' (0xFFFFFFFF), for streaming."""
+def wav_header(rate: int, data_bytes: int | None = None) -> bytes:
+    """A PCM16 mono WAV header for ``data_bytes`` of samples; without it the sizes say 'unknown'
+    (0xFFFFFFFF), for streaming."""
+    riff, data = (0xFFFFFFFF, 0xFFFFFFFF) if data_bytes is None else (36 + data_bytes, data_bytes)
     return (
         b"RIFF"
-        + struct.pack("<I", 0xFFFFFFFF)
+        + struct.pack("<I", riff)
         + b"WAVEfmt "
         + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
         + b"data"
-        + struct.pack("<I", 0xFFFFFFFF)
+        + struct.pack("<I", data)
     )
+
+
+def pcm16_wav(pcm: np.ndarray, rate: int) -> bytes:
+    """A whole mono WAV file of PCM16 samples, for an upload."""
+    data = pcm.astype("<i2", copy=False).tobytes()
+    return wav_header(rate, len(data)) + data
 
 
 class _Sink:

@@ -262,13 +262,12 @@ class StreamSession:
                 if agreed > len(utt.stable):
                     utt.stable, grew = words[:agreed], True
             utt.hypothesis = words
-            if utt.ahead is None or work.frames >= utt.ahead[0]:
-                utt.ahead = (work.frames, transcript)
+            utt.ahead = (work.frames, transcript)  # one in flight at a time: each covers more
             if grew and not utt.closed:
                 out += self._partial(utt, self._t_ms())
         if utt.closed and not utt.decoding and utt.final is None:
             out += self._finalize(utt)
-        elif not utt.closed and self.vad.silence_ms >= LOOKAHEAD_SILENCE_MS:  # pausing: look at what was new
+        elif not utt.closed and self._pausing:  # still pausing: look at what was said since
             out.work += self._look_ahead(utt, at_pause=True)
         return out
 
@@ -339,6 +338,11 @@ class StreamSession:
     def _t_ms(self) -> int:
         return self.samples_seen * 1000 // RATE
 
+    @property
+    def _pausing(self) -> bool:
+        """The speaker has been silent long enough to look ahead (they may be done)."""
+        return self.vad.silence_ms >= LOOKAHEAD_SILENCE_MS
+
     def _find(self, uid: str) -> _Utterance | None:
         """The open utterance or an unfinished one (a fast client may have ended it meanwhile)."""
         return self.utterance if self.utterance is not None and self.utterance.uid == uid else self.unfinished.get(uid)
@@ -376,12 +380,12 @@ class StreamSession:
     def _finalize(self, utt: _Utterance) -> Output:
         """A closed utterance's final: the latest look-ahead if it heard all of the speech, else wait
         for the one in flight if it will have, else decode the whole utterance now."""
-        covers = utt.voiced_frames + SPEECH_MARGIN_FRAMES
+        needed = min(utt.voiced_frames + SPEECH_MARGIN_FRAMES, len(utt.audio))  # frames a look-ahead must cover
         ahead = utt.ahead
-        if ahead is not None and ahead[0] >= min(covers, len(utt.audio)) and not self._cut_short(utt, ahead[1]):
+        if ahead is not None and ahead[0] >= needed and not self._cut_short(utt, ahead[1]):
             utt.final = ahead[1]
             return self._settle()
-        if utt.looking_at is not None and utt.looking_at >= min(covers, len(utt.audio)):
+        if utt.looking_at is not None and utt.looking_at >= needed:
             return Output()  # on_lookahead finishes it
         utt.decoding = True
         return Output(work=[Decode(utt.uid, np.concatenate(utt.audio), " ".join(utt.stable))])
@@ -414,7 +418,7 @@ class StreamSession:
         out = Output()
         if pause := next((e for e in events if e.kind == "pause"), None):
             out.work.append(JudgeTurn(utt.uid, pause, self.vad.turn_audio()))
-        if self.vad.silence_ms >= LOOKAHEAD_SILENCE_MS:
+        if self._pausing:
             out.work += self._look_ahead(utt, at_pause=True)  # the speaker may be done: it may be the final
         elif len(utt.audio) >= LOOKAHEAD_LONG_FRAMES and len(utt.audio) - utt.asked_at >= LOOKAHEAD_EVERY_FRAMES:
             out.work += self._look_ahead(utt, at_pause=False)

@@ -10,13 +10,12 @@ fails falls back to the ``speech_final`` text, so a turn never stalls on the net
 
 from __future__ import annotations
 
-import io
 import logging
-import wave
 
 import httpx
 import numpy as np
 
+from pyai.audio.encode import pcm16_wav
 from pyai.audio.pcm import float_to_pcm16
 from pyai.engines.stt.base import (
     RATE,
@@ -28,16 +27,6 @@ from pyai.engines.stt.base import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def wav_bytes(samples: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(float_to_pcm16(samples).tobytes())
-    return buf.getvalue()
 
 
 def _spread(text: str, start: float, end: float) -> list[Word]:
@@ -84,7 +73,9 @@ class RemoteTranscriber:
             data["prompt"] = prompt
         try:
             resp = self._client.post(
-                "/audio/transcriptions", data=data, files={"file": ("audio.wav", wav_bytes(samples), "audio/wav")}
+                "/audio/transcriptions",
+                data=data,
+                files={"file": ("audio.wav", pcm16_wav(float_to_pcm16(samples), RATE), "audio/wav")},
             )
         except httpx.HTTPError as e:
             raise EngineUnavailable(f"the transcription endpoint did not answer: {type(e).__name__}") from None
