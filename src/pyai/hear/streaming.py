@@ -26,7 +26,7 @@ and feed back, and it never waits for it, so reading audio never waits on a deco
   *is* the final, which is then sent without another decode. A decode takes ~0.5-1 s on 2 cores
   and one in flight when the turn ends delays the final (it waits for it, then for its own), so
   short utterances — most turns — get look-aheads only at pauses; running the one at a pause
-  beside it instead starved the turn model and was slower still (measured).
+  beside it instead starved the turn model and was slower still (in trial sessions).
 - :class:`JudgeTurn` — the speaker paused: score the utterance audio with the turn model and
   answer :meth:`StreamSession.on_turn` (which may end the utterance).
 
