@@ -158,13 +158,38 @@ def test_openai_sdk_speech(sqlite_server: Server, speak_key: str, tmp_path) -> N
     assert decode(out.read_bytes())[0].shape[1] > 24000 * 5
 
 
+#: OpenAI's later voice names → the stock voice each speaks as, and that voice's gender (OpenAI's).
+NEWER_PRESETS = {
+    "ash": ("stock_kevin_en_us", "M"),
+    "ballad": ("stock_alasdair_en_scotland", "M"),
+    "coral": ("stock_chloe_en_us", "F"),
+    "sage": ("stock_grace_en_us", "F"),
+    "verse": ("stock_nathan_en_us", "M"),
+    "marin": ("stock_sophia_en_us", "F"),
+    "cedar": ("stock_marcus_en_us", "M"),
+}
+
+
 def test_presets_map_to_distinct_stock_voices(sqlite_server: Server, speak_key: str) -> None:
+    presets = ("alloy", "echo", "fable", "onyx", "nova", "shimmer", *NEWER_PRESETS)
     voices = {
-        p: speak(sqlite_server, speak_key, voice=p, response_format="wav").headers["x-pyai-voice"]
-        for p in ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
+        p: speak(sqlite_server, speak_key, voice=p, response_format="wav").headers["x-pyai-voice"] for p in presets
     }
     assert all(v.startswith("stock_") for v in voices.values())
-    assert len(set(voices.values())) == 6
+    assert len(set(voices.values())) == len(presets)
+
+
+@pytest.mark.parametrize(("preset", "expected"), sorted(NEWER_PRESETS.items()))
+def test_newer_presets_speak_as_their_stock_voice(
+    sqlite_server: Server, speak_key: str, preset: str, expected: tuple[str, str]
+) -> None:
+    voice_id, gender = expected
+    resp = speak(sqlite_server, speak_key, voice=preset, response_format="wav")
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["x-pyai-voice"] == voice_id
+    assert duration_of(resp, "wav")[0] > 1
+    voice = httpx.get(sqlite_server.url + f"/v1/voices/{voice_id}", headers=sqlite_server.headers(speak_key))
+    assert voice.json()["gender"] == gender
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 Data-plane auth/billing/limit failures (401/402/403/429) use the OpenAI-style ``Error`` envelope;
 request-validation and resource errors (400/404/409/…) use RFC 7807 ``application/problem+json``
-whose ``type`` ends in the stable code.
+whose ``type`` ends in the stable code. A Problem also carries the ``error`` member of the other
+envelope as an RFC 7807 extension, because the official OpenAI SDKs read only ``error.message``:
+without it their exceptions say just "Error code: 400".
 """
 
 from __future__ import annotations
@@ -20,6 +22,16 @@ _ERROR_TYPES = {
     403: "permission_error",
     429: "rate_limit_error",
 }
+
+
+def _error_type(status: int) -> str:
+    """OpenAI's category names: the gateway's own, else client (4xx) versus server (5xx) fault."""
+    return _ERROR_TYPES.get(status) or ("server_error" if status >= 500 else "invalid_request_error")
+
+
+def openai_error(status: int, code: str, message: str, param: str | None) -> dict[str, Any]:
+    """The ``error`` object both envelopes carry, in the shape OpenAI clients parse."""
+    return {"message": message, "type": _error_type(status), "code": code, "param": param}
 
 
 class ApiError(Exception):
@@ -42,14 +54,7 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "message": self.message,
-                "type": _ERROR_TYPES.get(self.status, "api_error"),
-                "code": self.code,
-                "param": self.param,
-            }
-        }
+        return {"error": openai_error(self.status, self.code, self.message, self.param)}
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
@@ -87,6 +92,7 @@ class ProblemError(Exception):
             body["param"] = self.param
         if request_id:
             body["request_id"] = request_id
+        body["error"] = openai_error(self.status, self.code, self.detail, self.param)
         return body
 
     def response(self, request_id: str | None) -> JSONResponse:

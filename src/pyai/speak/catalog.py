@@ -502,7 +502,8 @@ for _name, _base, _g, _age, _p, _f, _r, _range, _tone, _bio in _TABLE:
     )
 
 DEFAULT_VOICE_ID = "stock_emma_en_us"
-#: OpenAI preset names → stock voices of a similar character.
+#: OpenAI preset names → stock voices of a similar character. The later names get voices of their
+#: own (same gender, none shared with the first six), so a client switching presets hears a change.
 OPENAI_PRESETS = {
     "alloy": "stock_hannah_en_us",
     "echo": "stock_james_en_us",
@@ -510,6 +511,13 @@ OPENAI_PRESETS = {
     "onyx": "stock_michael_en_us",
     "nova": "stock_olivia_en_us",
     "shimmer": "stock_lily_en_us",
+    "ash": "stock_kevin_en_us",  # male, clear and confident
+    "ballad": "stock_alasdair_en_scotland",  # male, melodic storyteller with a British-isles lilt
+    "coral": "stock_chloe_en_us",  # female, warm and upbeat
+    "sage": "stock_grace_en_us",  # female, calm and measured
+    "verse": "stock_nathan_en_us",  # male, lively and expressive
+    "marin": "stock_sophia_en_us",  # female, natural and professional
+    "cedar": "stock_marcus_en_us",  # male, deep and calm
 }
 
 
