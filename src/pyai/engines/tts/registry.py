@@ -1,67 +1,40 @@
-"""The TTS engine: flite renders each sentence at the voice's pitch and rate, WORLD reshapes
-timbre and intonation when the voice asks for it, soxr brings it to the native 24 kHz."""
+"""The TTS engine callers use: each voice's spec names its engine (flite or piper), and every
+sentence goes to that engine. Engines load on first use, so a flite-only caller never loads the
+63 MB neural voice."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 
 import numpy as np
 
-from pyai.audio.resample import StreamResampler
-from pyai.engines.tts import flite
-from pyai.engines.tts.base import NATIVE_RATE, VoiceSpec
-from pyai.engines.tts.effects import reshape_stream
+from pyai.engines.tts.base import Rendering, VoiceEngine, VoiceSpec
+from pyai.engines.tts.flite_world import flite_world
+from pyai.engines.tts.piper import PiperTTS
 from pyai.engines.tts.sentences import split_sentences
 
-
-class FliteRendering:
-    """One sentence being spoken: its length is known before the audio is (see ``FliteStream``),
-    so a caller can bill and send headers first; ``pieces()`` reshapes it as it arrives."""
-
-    def __init__(self, stream: flite.FliteStream, reshape: dict) -> None:
-        self._stream, self._reshape = stream, reshape  # reshape_stream keyword arguments; empty = none
-
-    @property
-    def seconds(self) -> float:
-        return self._stream.seconds
-
-    def pieces(self) -> Iterator[np.ndarray]:
-        """Float32 audio at 24 kHz, piece by piece as flite and the vocoder make it."""
-        stream = self._stream
-        resampler = StreamResampler(stream.rate, NATIVE_RATE)
-        source = stream.chunks()
-        if self._reshape:
-            source = reshape_stream(source, stream.total, stream.rate, **self._reshape)
-        for piece in source:
-            if len(out := resampler.process(piece)):
-                yield out
-        if len(tail := resampler.flush()):
-            yield tail
+#: Engine name (``VoiceSpec.engine``) → how to make it.
+ENGINES: dict[str, Callable[[], VoiceEngine]] = {"flite": flite_world, "piper": PiperTTS}
 
 
-class FliteWorldTTS:
-    name = "flite+world"
+class EngineRouter:
+    """Implements :class:`~pyai.engines.tts.base.TextToSpeech` over every engine."""
 
-    def render(self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None) -> FliteRendering:
-        """Start speaking one chunk of text; returns once its length is known."""
-        if spec.engine != "flite":
-            raise ValueError(f"unknown TTS engine {spec.engine}")
-        native_f0 = flite.NATIVE_F0[spec.base_voice]
-        native_pitch = spec.base_voice in flite.PITCH_CONTROL
-        f0 = native_f0 * 2 ** (spec.pitch_shift / 12) if spec.pitch_shift and native_pitch else None
-        vocoder_pitch = 0.0 if native_pitch else spec.pitch_shift
-        stretch = 1.0 / max(0.05, spec.rate * speed)
-        stream = flite.FliteStream(text, spec.base_voice, f0_mean=f0, stretch=stretch, seed=seed)
-        reshape = {}
-        if spec.needs_vocoder or vocoder_pitch:
-            reshape = {
-                "center_hz": f0 or native_f0,
-                "pitch_shift": vocoder_pitch,
-                "formant_shift": spec.formant_shift,
-                "pitch_range": spec.pitch_range,
-            }
-        return FliteRendering(stream, reshape)
+    name = "flite+world, piper"
+
+    def __init__(self) -> None:
+        self._engines: dict[str, VoiceEngine] = {}
+
+    def engine(self, name: str) -> VoiceEngine:
+        if name not in ENGINES:
+            raise ValueError(f"unknown TTS engine {name}")
+        if name not in self._engines:
+            self._engines[name] = ENGINES[name]()
+        return self._engines[name]
+
+    def render(self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None) -> Rendering:
+        return self.engine(spec.engine).render(text, spec, speed, seed)
 
     def synthesize(
         self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None
@@ -71,7 +44,8 @@ class FliteWorldTTS:
 
 
 @cache
-def get_tts() -> FliteWorldTTS:
-    if not all(flite.voice_available(v) for v in flite.NATIVE_F0):
-        raise RuntimeError("flite is not installed (apt-get install flite; `make setup` does it)")
-    return FliteWorldTTS()
+def get_tts() -> EngineRouter:
+    """The process's engines; flite is checked at once (it is what most voices use)."""
+    router = EngineRouter()
+    router.engine("flite")
+    return router

