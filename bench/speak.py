@@ -1,5 +1,11 @@
 """Speak benchmark: time-to-first-audio and real-time factor per format and per engine path,
-and per-voice intelligibility (STT round trip of each stock voice's preview) and pitch.
+and per-voice intelligibility and pitch.
+
+Intelligibility: every stock voice says a fixed set of call sentences (numbers, a phone number, an
+e-mail address, a date and time, a code, a question) and the server's own Whisper tiny.en (an
+independent listener: no voice was tuned on these sentences) transcribes them; WER is counted on
+Whisper's English normaliser on both sides (tests/corpus.py), against what the voice was asked
+to say once normalised for speech (text/spoken.py), so the ASR's formatting is not an error.
 
 Starts its own server. Usage: ``.venv/bin/python bench/speak.py [--voices]``.
 """
@@ -7,6 +13,7 @@ Starts its own server. Usage: ``.venv/bin/python bench/speak.py [--voices]``.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -18,21 +25,42 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.corpus import normalise  # noqa: E402
 from tests.server import Server  # noqa: E402
 
 from pyai.audio.decode import decode_audio  # noqa: E402
 from pyai.engines.voice.analysis import analyse_voice  # noqa: E402
-from pyai.text.wer import wer  # noqa: E402
+from pyai.text.spoken import to_spoken  # noqa: E402
+from pyai.text.wer import word_errors  # noqa: E402
 
 SENTENCE = "Thank you for calling, your order has shipped."
+LONG_SENTENCE = (
+    "Your replacement card was mailed to the address we have on file this morning and should "
+    "arrive within five to seven business days."
+)
+#: The intelligibility set: a greeting, a question, and the normalisation set (NORMALISATION).
+CALL_SENTENCES = [
+    "Thank you for calling Acme support, how can I help you today?",
+    "Would you like me to transfer you to a specialist?",
+    "Your balance is $1,234.50, and your next payment of $89.99 is due on 3/14.",
+    "Please call us back at +1 (415) 555-0123, extension 42.",
+    "I have sent the confirmation to jane.doe@example.com just now.",
+    "Your appointment is on Tuesday at 4:15 PM with Dr. Smith at 123 Main St.",
+    "Your confirmation code is ABX-42Q9.",
+    "The 3rd payment was 12.5% higher than the 1st one.",
+]
+NORMALISATION = range(2, len(CALL_SENTENCES))
 PARAGRAPH = (
     "Thank you for calling the support line. Your order number is being checked right now. "
     "The package left our warehouse this morning. It should arrive within two business days."
 )
 FORMATS = ("pcm", "wav", "mp3", "opus", "aac", "flac", "g711_ulaw")
 VOICES = {
-    "flite only (stock_emma_en_us)": "stock_emma_en_us",
-    "flite + WORLD reshaping (stock_olivia_en_us)": "stock_olivia_en_us",
+    "flite only (stock_callum_en_scotland)": "stock_callum_en_scotland",
+    "flite + WORLD reshaping (stock_fraser_en_scotland)": "stock_fraser_en_scotland",
+    "festival HTS (stock_emma_en_us)": "stock_emma_en_us",
+    "festival HTS + WORLD (stock_olivia_en_us)": "stock_olivia_en_us",
+    "piper + WORLD (stock_james_en_us)": "stock_james_en_us",
 }
 
 
@@ -87,22 +115,46 @@ def ttfa(
     return firsts, statistics.median(rtfs)
 
 
+def heard_words(text: str) -> list[str]:
+    """Whisper writes a spoken address as one token ("jane.doe@example.com"); split it back into the
+    words that were said before normalising."""
+    text = re.sub(r"@", " at ", text)
+    return normalise(re.sub(r"(?<=\w)\.(?=\w)", " dot ", text))
+
+
 def voice_table(client: httpx.Client) -> None:
-    voices = client.get("/v1/voices", params={"source": "stock"}).json()["data"]
-    print(f"\n## Stock voices: preview → /v1/audio/transcriptions WER, F0 ({len(voices)} voices)")
-    print("| voice | gender | F0 median Hz | centroid Hz | WER |")
-    print("| --- | --- | --- | --- | --- |")
-    wers = []
+    voices = client.get("/v1/voices", params={"source": "stock", "limit": 100}).json()["data"]
+    print(f"\n## Stock voices: {len(CALL_SENTENCES)} call sentences → Whisper tiny.en ({len(voices)} voices)")
+    print("| voice | engine | gender | F0 median Hz | errors / words | WER | normalisation set errors |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    refs = [normalise(to_spoken(t)) for t in CALL_SENTENCES]
+    total_errors = total_words = 0
+    rates, mispronouncing = [], []
     for v in voices:
-        mp3 = client.get(v["preview_url"]).content
-        text = client.post("/v1/audio/transcriptions", files={"file": ("p.mp3", mp3)}).json()["text"]
-        w = wer(v["bio"], text)
-        wers.append(w)
-        audio = decode_audio(mp3, target_rate=16000)
-        prof = analyse_voice(audio.samples, 16000)
-        print(f"| {v['voice_id']} | {v['gender']} | {prof.f0_median:.0f} | {prof.spectral_centroid:.0f} | {w:.2f} |")
+        errors, norm_errors, audio = 0, 0, []
+        for i, text in enumerate(CALL_SENTENCES):
+            wav = client.post(
+                "/v1/audio/speech", json={"input": text, "voice": v["voice_id"], "response_format": "wav", "seed": 1}
+            ).content
+            said = client.post("/v1/audio/transcriptions", files={"file": ("s.wav", wav)}).json()["text"]
+            e = word_errors(refs[i], heard_words(said))
+            errors += e
+            norm_errors += e if i in NORMALISATION else 0
+            audio.append(decode_audio(wav, target_rate=16000).samples)
+        words = sum(map(len, refs))
+        total_errors, total_words = total_errors + errors, total_words + words
+        rates.append(errors / words)
+        if norm_errors:
+            mispronouncing.append(v["voice_id"])
+        prof = analyse_voice(np.concatenate(audio), 16000)
+        print(
+            f"| {v['voice_id']} | {v['engine']} | {v['gender']} | {prof.f0_median:.0f} | {errors} / {words} "
+            f"| {errors / words:.1%} | {norm_errors} |"
+        )
     print(
-        f"WER over voices: mean {statistics.fmean(wers):.3f}, median {statistics.median(wers):.3f}, max {max(wers):.3f}"
+        f"\nPooled WER {total_errors / total_words:.1%} ({total_errors} / {total_words}); per voice: median "
+        f"{statistics.median(rates):.1%}, worst {max(rates):.1%}; voices with an error in the normalisation "
+        f"set: {len(mispronouncing)} ({', '.join(mispronouncing) or 'none'})"
     )
 
 
@@ -126,16 +178,19 @@ def main() -> None:
                 print("\n## Per engine path (pcm)")
                 print(
                     "| engine path | 1 sentence first byte p50 / p95 ms | first speech byte p50 / p95 ms "
-                    "| paragraph first byte p50 ms | paragraph RTF |"
+                    "| long sentence first byte p50 / p95 ms | paragraph first byte p50 ms | paragraph RTF |"
                 )
-                print("| --- | --- | --- | --- | --- |")
+                print("| --- | --- | --- | --- | --- | --- |")
                 for label, voice in VOICES.items():
+                    ttfa(c, SENTENCE, "pcm", voice, 2)  # warm-up: the engine loads on first use
                     speech: list[float] = []
                     one, _ = ttfa(c, SENTENCE, "pcm", voice, args.runs, speech)
+                    long, _ = ttfa(c, LONG_SENTENCE, "pcm", voice, args.runs)
                     para, rtf = ttfa(c, PARAGRAPH, "pcm", voice, max(5, args.runs // 4))
                     print(
                         f"| {label} | {pct(one, 50) * 1000:.0f} / {pct(one, 95) * 1000:.0f} | "
                         f"{pct(speech, 50) * 1000:.0f} / {pct(speech, 95) * 1000:.0f} | "
+                        f"{pct(long, 50) * 1000:.0f} / {pct(long, 95) * 1000:.0f} | "
                         f"{pct(para, 50) * 1000:.0f} | {rtf:.3f} |"
                     )
                 if args.voices:

@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # pocketsphinx-testdata and asterisk-core-sounds-en(-g722): human recordings with transcripts (tests/corpus.py)
-# espeak-ng: the phonemiser of the Piper voice (run as a program, see engines/tts/piper.py)
-APT_PACKAGES=(flite espeak-ng alsa-utils redis-server pocketsphinx-testdata asterisk-core-sounds-en asterisk-core-sounds-en-g722)
+# espeak-ng: the phonemiser of the Piper voice (run as a program, see engines/tts/piper.py);
+# festival + festvox-us-slt-hts: the HTS voice of the female stock voices (engines/tts/festival.py)
+APT_PACKAGES=(flite espeak-ng festival festvox-us-slt-hts alsa-utils redis-server pocketsphinx-testdata asterisk-core-sounds-en asterisk-core-sounds-en-g722)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

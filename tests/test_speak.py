@@ -32,7 +32,7 @@ def speak_key(sqlite_server: Server) -> str:
 
 
 #: The formats, rates and billing below are flite's: it knows a sentence's length before making it.
-FLITE_VOICE = "stock_emma_en_us"
+FLITE_VOICE = "stock_callum_en_scotland"
 
 
 def speak(srv: Server, key: str, **body: object) -> httpx.Response:
@@ -132,7 +132,7 @@ def test_one_sentence_streams_with_its_exact_units(sqlite_server: Server, speak_
         "POST",
         sqlite_server.url + URL,
         headers=sqlite_server.headers(speak_key),
-        json={"input": LINE, "response_format": "pcm", "voice": "stock_olivia_en_us"},
+        json={"input": LINE, "response_format": "pcm", "voice": "stock_fraser_en_scotland"},
         timeout=120,
     ) as resp:
         assert resp.status_code == 200
@@ -145,7 +145,7 @@ def test_one_sentence_streams_with_its_exact_units(sqlite_server: Server, speak_
 def test_seed_makes_speech_repeatable(sqlite_server: Server, speak_key: str) -> None:
     """flite excites unvoiced sounds with noise; ``seed`` fixes it, so a request repeats exactly."""
     first, again, other = (
-        speak(sqlite_server, speak_key, response_format="pcm", voice="stock_olivia_en_us", seed=seed).content
+        speak(sqlite_server, speak_key, response_format="pcm", voice="stock_fraser_en_scotland", seed=seed).content
         for seed in (7, 7, 8)
     )
     assert first == again
@@ -236,11 +236,11 @@ def test_missing_input_bad_json_and_scope(sqlite_server: Server, speak_key: str)
 
 
 def test_speech_is_metered_as_speak_minutes(sqlite_server: Server) -> None:
-    key = sqlite_server.create_key(env="test", scopes="voice:synthesize", daily_cap=6)
+    key = sqlite_server.create_key(env="test", scopes="voice:synthesize", daily_cap=8)
     first = speak(sqlite_server, key["api_key"], response_format="wav")
     assert first.status_code == 200
     second = speak(sqlite_server, key["api_key"], response_format="wav")
     assert second.status_code == 200
-    # ~2.6 s each: a third would pass the cap of 6, so it is refused before any audio is made
+    # ~3.2 s each: a third would pass the cap of 8, so it is refused before any audio is made
     assert_error(speak(sqlite_server, key["api_key"]), 429, "daily_cap_exceeded")
     assert np.isclose(float(first.headers["x-pyai-units"]), duration_of(first, "wav")[0], atol=0.05)

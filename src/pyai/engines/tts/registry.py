@@ -1,6 +1,6 @@
-"""The TTS engine callers use: each voice's spec names its engine (flite or piper), and every
-sentence goes to that engine. Engines load on first use, so a flite-only caller never loads the
-63 MB neural voice."""
+"""The TTS engine callers use: each voice's spec names its engine (flite, piper or festival), and
+every sentence goes to that engine. Engines load on first use, so a flite-only caller never loads
+the 63 MB neural voice or starts a Festival process."""
 
 from __future__ import annotations
 
@@ -10,18 +10,19 @@ from functools import cache
 import numpy as np
 
 from pyai.engines.tts.base import Rendering, VoiceEngine, VoiceSpec
+from pyai.engines.tts.festival import FestivalTTS
 from pyai.engines.tts.flite_world import flite_world
 from pyai.engines.tts.piper import PiperTTS
 from pyai.engines.tts.sentences import split_sentences
 
 #: Engine name (``VoiceSpec.engine``) → how to make it.
-ENGINES: dict[str, Callable[[], VoiceEngine]] = {"flite": flite_world, "piper": PiperTTS}
+ENGINES: dict[str, Callable[[], VoiceEngine]] = {"flite": flite_world, "piper": PiperTTS, "festival": FestivalTTS}
 
 
 class EngineRouter:
     """Implements :class:`~pyai.engines.tts.base.TextToSpeech` over every engine."""
 
-    name = "flite+world, piper"
+    name = "flite+world, piper, festival"
 
     def __init__(self) -> None:
         self._engines: dict[str, VoiceEngine] = {}
