@@ -37,6 +37,7 @@ from pyai.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from pyai.realtime import hear_stream
 from pyai.services import Services
 from pyai.settings import Settings
+from pyai.speak.synthesis import tts_engine
 
 log = logging.getLogger("pyai.app")
 
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # so a first stream does not wait for worker processes and models to load
         partial_workers(services).warm()
         asyncio.get_running_loop().run_in_executor(None, warm_stream_models)
+        asyncio.get_running_loop().run_in_executor(None, tts_engine(services).warm)
         worker = None
         if settings.worker_in_process:
             if services.db.is_sqlite:

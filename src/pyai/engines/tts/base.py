@@ -59,6 +59,8 @@ class VoiceEngine(Protocol):
 class TextToSpeech(VoiceEngine, Protocol):
     """What callers use: any voice of any engine, and whole texts split into sentences."""
 
+    def warm(self) -> None: ...
+
     def synthesize(
         self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None
     ) -> Iterator[np.ndarray]: ...

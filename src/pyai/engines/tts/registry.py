@@ -4,16 +4,20 @@ the 63 MB neural voice or starts a Festival process."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from functools import cache
 
 import numpy as np
 
+from pyai.engines.tts import festival, piper
 from pyai.engines.tts.base import Rendering, VoiceEngine, VoiceSpec
 from pyai.engines.tts.festival import FestivalTTS
 from pyai.engines.tts.flite_world import flite_world
 from pyai.engines.tts.piper import PiperTTS
 from pyai.engines.tts.sentences import split_sentences
+
+log = logging.getLogger(__name__)
 
 #: Engine name (``VoiceSpec.engine``) → how to make it.
 ENGINES: dict[str, Callable[[], VoiceEngine]] = {"flite": flite_world, "piper": PiperTTS, "festival": FestivalTTS}
@@ -36,6 +40,18 @@ class EngineRouter:
 
     def render(self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None) -> Rendering:
         return self.engine(spec.engine).render(text, spec, speed, seed)
+
+    def warm(self) -> None:
+        """Load the engines that start slowly (the neural voice ~0.5 s, a Festival process ~0.2 s)
+        by saying a word with each of their voices, so a first request does not wait for them. A
+        failure is logged, not raised: the voices of the other engines still work."""
+        for engine, voices in {"piper": piper.VOICES, "festival": festival.VOICES}.items():
+            for base in voices:
+                try:
+                    for _ in self.render("Ready.", VoiceSpec(engine, base)).pieces():
+                        pass
+                except Exception:
+                    log.exception("TTS engine %s voice %s failed to load", engine, base)
 
     def synthesize(
         self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None
