@@ -116,10 +116,11 @@ def ttfa(
 
 
 def heard_words(text: str) -> list[str]:
-    """Whisper writes a spoken address as one token ("jane.doe@example.com"); split it back into the
-    words that were said before normalising."""
+    """Whisper writes a spoken address as one token ("jane.doe@example.com", or "jane .do at example
+    .com"); split it back into the words that were said before normalising (a dot before two or
+    more letters is a spoken "dot"; "p.m." and "4.15" are left to the normaliser)."""
     text = re.sub(r"@", " at ", text)
-    return normalise(re.sub(r"(?<=\w)\.(?=\w)", " dot ", text))
+    return normalise(re.sub(r"\s*\.(?=[a-z]{2,})", " dot ", text))
 
 
 def voice_table(client: httpx.Client) -> None:
@@ -162,12 +163,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--voices", action="store_true", help="also measure every stock voice")
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--skip-latency", action="store_true", help="only the voices table")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         srv = Server(Path(tmp), {"PYAI_RATE_LIMIT_RPS": "1000", "PYAI_RATE_LIMIT_BURST": "1000"}).start()
         try:
             key = srv.create_key()["api_key"]
             with httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as c:
+                if args.skip_latency:
+                    voice_table(c)
+                    return
                 ttfa(c, SENTENCE, "pcm", "stock_emma_en_us", 3)  # warm-up
                 print("## Time to first audio byte, one sentence (p50 / p95 ms) and RTF, per format")
                 print("| format | p50 ms | p95 ms | RTF |")

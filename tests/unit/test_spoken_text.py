@@ -126,7 +126,7 @@ SAID = {
     ),
     "confirmation code": (
         "Your confirmation code is ABX-42Q9.",
-        "Your confirmation code is A B X, four two Q nine.",
+        "Your confirmation code is A, B, X, four, two, Q, nine.",
     ),
     "initialisms": (
         "Please call the FBI about the US office, or send an SMS.",

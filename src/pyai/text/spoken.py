@@ -493,7 +493,11 @@ _INTERJECTIONS = frozenset({"HMM", "SHH", "PSST", "BRR", "GRR", "TSK"})
 
 
 def _say_code(m: re.Match[str]) -> str:
-    return ", ".join(spell(group) for group in m.group(0).split("-"))
+    """A code character by character, with a pause after each when it is longer than a unit number
+    ("A, B, X, four, two" but "four B"): run together, listeners (and an ASR, measured in
+    bench/speak.py) merged letters and heard "four two" as "for to"."""
+    chars = [c for c in m.group(0) if c.isalnum()]
+    return spell("".join(chars)) if len(chars) <= 3 else ", ".join(spell(c) for c in chars)
 
 
 def _unpronounceable(word: str) -> bool:
