@@ -1,0 +1,1 @@
+"""Omni's stored configuration: agent profiles, tools and the tool executor."""
