@@ -11,7 +11,6 @@ process, finals from the full-context engine in a thread (see ``_Stream``).
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 from collections.abc import Callable
@@ -21,24 +20,16 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from pyai import safe_json
 from pyai.audio.g711 import ENCODINGS as G711
-from pyai.engines.stt.base import EngineUnavailable, Transcript
-from pyai.engines.stt.pocketsphinx_partials import PartialSession
 from pyai.engines.turn.policy import EAGERNESS_LEVELS
-from pyai.engines.turn.smart_turn import turn_probability
 from pyai.gateway.auth import caller
 from pyai.gateway.errors import ApiError
 from pyai.gateway.principal import Principal
 from pyai.gateway.streaming_hold import StreamingHold
-from pyai.hear.engine import decode_gate, partial_workers, stt_engine
-from pyai.hear.keyterms import keyterm_prompt, parse_keyterms
+from pyai.hear.engine import stt_engine
+from pyai.hear.keyterms import parse_keyterms
 from pyai.hear.language import language_problem
 from pyai.hear.streaming import (
-    Decode,
-    Finish,
-    JudgeTurn,
-    LookAhead,
     Output,
-    Recognize,
     StreamOptions,
     StreamSession,
 )
@@ -51,6 +42,7 @@ from pyai.realtime.admission import (
     leased,
     reject,
 )
+from pyai.realtime.listening import Listening
 
 log = logging.getLogger("pyai.hear.stream")
 router = APIRouter()
@@ -110,14 +102,9 @@ def parse_options(params: dict[str, str]) -> StreamOptions:
 
 
 class _Stream:
-    """One accepted session: the receive loop feeds the sans-I/O session; recognition runs beside it.
-
-    The session's work goes to two lanes that never hold up reading audio: the *recogniser lane*
-    (one task) sends audio to the session's incremental decoder in its worker process, in order,
-    coalescing whatever piled up while the previous call ran (so a busy machine gets fewer,
-    larger partial ticks, never a backlog); each *final* is its own task on the full-context
-    engine. All session state is touched on the event loop only.
-    """
+    """One accepted session: the receive loop feeds the sans-I/O session; recognition runs beside
+    it in the listening lanes (realtime/listening.py). All session state is touched on the event
+    loop only."""
 
     def __init__(
         self, ws: WebSocket, session: StreamSession, services: Any, principal: Any, release_lease: Callable
@@ -127,19 +114,14 @@ class _Stream:
         self.session = session
         self.services = services
         self.principal = principal
-        self.stt = stt_engine(services)
-        self.gate = decode_gate(services)
         self.budget: StreamingHold | None = None  # opened at the first audio, once the product is known
         self.grounding: GroundingConfig | None = None
         self.seen_audio = False
         self.finished = False
-        self.recognizer: PartialSession | None = None
-        self.lane: collections.deque[Recognize | Finish] = collections.deque()
-        self.lane_ready = asyncio.Event()
+        self.listening: Listening | None = None  # made when the session's task group starts
         self.progress = asyncio.Event()  # set whenever an utterance result was applied
         self.send_lock = asyncio.Lock()
         self.emit_lock = asyncio.Lock()  # session events leave in the order they were made
-        self.tasks: asyncio.TaskGroup | None = None
 
     # ---- output ----------------------------------------------------------------------------
     async def send(self, frame: dict) -> None:
@@ -162,73 +144,10 @@ class _Stream:
                 elif event["type"] == "final" and self.grounding is not None:
                     event["grounding"] = self.session.grounding_for(event["utterance_id"])
                 await self.send(event)
+        assert self.listening is not None
         for work in out.work:
-            if isinstance(work, Recognize | Finish):
-                self.lane.append(work)
-                self.lane_ready.set()
-                continue
-            assert self.tasks is not None
-            if isinstance(work, Decode):
-                self.tasks.create_task(self._final(work))
-            elif isinstance(work, LookAhead):
-                self.tasks.create_task(self._look_ahead(work))
-            else:
-                self.tasks.create_task(self._judge(work))
+            self.listening.submit(work)
         self.progress.set()
-
-    # ---- lanes -----------------------------------------------------------------------------
-    async def _recognizer_lane(self) -> None:
-        while True:
-            await self.lane_ready.wait()
-            self.lane_ready.clear()
-            while self.lane:
-                work = self.lane.popleft()
-                if self.recognizer is None:
-                    self.recognizer = await partial_workers(self.services).open()
-                if isinstance(work, Finish):
-                    await self.apply(self.session.on_quick(work.uid, await self.recognizer.finish()))
-                    continue
-                pcm = [work.pcm]
-                while self.lane and isinstance(self.lane[0], Recognize) and self.lane[0].uid == work.uid:
-                    work = self.lane.popleft()  # type: ignore[assignment]
-                    pcm.append(work.pcm)
-                hypothesis = await self.recognizer.accept(b"".join(pcm))
-                await self.apply(self.session.on_partial(work.uid, hypothesis, work.t_ms))
-
-    async def _decode(self, work: Decode | LookAhead) -> Transcript:
-        options = self.session.options
-        kwargs = {"prefix": work.prefix} if work.prefix else {}
-        return await asyncio.to_thread(
-            self.stt.transcribe,
-            work.samples,
-            language=options.language,
-            prompt=keyterm_prompt(options.keyterms),
-            **kwargs,
-        )
-
-    async def _final(self, work: Decode) -> None:
-        with self.gate.final():
-            try:
-                transcript = await self._decode(work)
-            except EngineUnavailable as e:  # e.g. a remote engine failing: the quick transcript stands in
-                log.warning("full-context decode unavailable, using the incremental result: %s", e)
-                transcript = None
-        await self.apply(self.session.on_final(work.uid, transcript))
-
-    async def _look_ahead(self, work: LookAhead) -> None:
-        """Optional: skipped (answered with None) when the engine is busy or fails."""
-        transcript = None
-        with self.gate.look_ahead(work.at_pause) as admitted:
-            if admitted:
-                try:
-                    transcript = await self._decode(work)
-                except EngineUnavailable:
-                    transcript = None
-        await self.apply(self.session.on_lookahead(work, transcript))
-
-    async def _judge(self, work: JudgeTurn) -> None:
-        probability = await asyncio.to_thread(turn_probability, work.audio)
-        await self.apply(self.session.on_turn(work.uid, work.pause, probability))
 
     # ---- input -----------------------------------------------------------------------------
     async def on_text(self, text: str) -> bool:
@@ -271,8 +190,8 @@ class _Stream:
     async def run(self) -> None:
         """Read until EOF (then wait for the last results) or until the client goes away."""
         async with asyncio.TaskGroup() as tasks:
-            self.tasks = tasks
-            lane = tasks.create_task(self._recognizer_lane())
+            self.listening = Listening(self.session, self.services, self.apply, tasks)
+            lane = tasks.create_task(self.listening.recognizer_lane())
             await self._receive()
             while self.session.busy:  # EOF: every utterance's speech_final and final, then usage
                 self.progress.clear()
@@ -337,8 +256,8 @@ class _Stream:
         if self.finished:
             return
         self.finished = True
-        if self.recognizer is not None:
-            self.recognizer.close()
+        if self.listening is not None:
+            self.listening.close()
         seconds = self.session.billed_seconds if graceful else self.session.abandon()
         meter = f"{self.session.product}.minutes"
         billed = await self.budget.close(seconds) if self.budget else 0.0
