@@ -24,3 +24,4 @@ bench: setup
 	.venv/bin/python bench/speak.py --voices
 	.venv/bin/python bench/voices.py
 	.venv/bin/python bench/vad_turn.py
+	.venv/bin/python bench/omni.py

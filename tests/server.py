@@ -11,9 +11,11 @@ import os
 import re
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -142,3 +144,20 @@ class Server:
 
     def headers(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}
+
+    def query(self, sql: str) -> list[tuple]:
+        """Rows straight from the server's own database (SQLite file or PostgreSQL), to check what
+        it stores rather than what it shows."""
+        if url := self.env.get("PYAI_DATABASE_URL"):
+            import asyncpg
+
+            async def fetch() -> list[tuple]:
+                conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+                try:
+                    return [tuple(row) for row in await conn.fetch(sql)]
+                finally:
+                    await conn.close()
+
+            return asyncio.run(fetch())
+        with closing(sqlite3.connect(self.data_dir / "pyai.db")) as db:
+            return db.execute(sql).fetchall()

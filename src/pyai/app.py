@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from pyai.api import (
+    agents,
     body_limits,
     error_handlers,
     files,
@@ -20,6 +21,7 @@ from pyai.api import (
     not_implemented,
     sandbox,
     speech,
+    tools,
     transcription_jobs,
     transcriptions,
     upgrade_required,
@@ -34,7 +36,7 @@ from pyai.gateway.auth import guard
 from pyai.hear.engine import partial_workers, warm_stream_models
 from pyai.jobs.worker import Worker
 from pyai.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from pyai.realtime import hear_stream
+from pyai.realtime import hear_stream, omni_session
 from pyai.services import Services
 from pyai.settings import Settings
 from pyai.speak.synthesis import tts_engine
@@ -48,12 +50,15 @@ ROUTERS = (
     files.router,
     transcriptions.router,
     hear_stream.router,
+    omni_session.router,
     transcription_jobs.router,
     speech.router,
     voices.router,
     voice_clones.router,
     voice_design.router,
     knowledge.router,
+    agents.router,
+    tools.router,
 )
 
 

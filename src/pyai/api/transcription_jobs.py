@@ -16,10 +16,11 @@ from pyai.gateway.errors import bad_request, not_found
 from pyai.gateway.idempotency import request_hash
 from pyai.gateway.principal import Principal
 from pyai.hear.engine import stt_engine
-from pyai.hear.jobs import KIND, JobOptions, create_job, encode_cursor, job_view, list_query
+from pyai.hear.jobs import KIND, JobOptions, create_job, job_view, list_query
 from pyai.hear.language import language_problem, normalise_language
 from pyai.jobs.webhooks import org_webhook_secret
 from pyai.store.models import Job
+from pyai.store.pagination import page
 from pyai.store.tenancy import get_owned
 
 router = APIRouter()
@@ -108,14 +109,7 @@ async def list_jobs(
 ) -> dict:
     async with request.app.state.services.db.session() as s:
         rows = list((await s.scalars(list_query(p.org_id, cursor, limit))).all())
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "object": "list",
-        "data": [job_view(j) for j in rows],
-        "has_more": has_more,
-        "next_cursor": encode_cursor(rows[-1]) if has_more else None,
-    }
+    return page(rows, limit, job_view)
 
 
 async def _owned_job(services, job_id: str, org_id: str) -> Job:  # noqa: ANN001

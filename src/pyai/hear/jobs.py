@@ -7,14 +7,12 @@ nothing); an ``audio_url`` is fetched inside the job and never stored.
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import json
 from typing import Any
 
 import numpy as np
 from pydantic import Field
-from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyai.audio.decode import AudioDecodeError, decode_audio
@@ -32,6 +30,7 @@ from pyai.jobs.worker import JobContext, PermanentJobError, handler
 from pyai.net.ssrf import UnsafeUrlError, fetch_limited
 from pyai.store.ids import new_id
 from pyai.store.models import Job
+from pyai.store.pagination import newest_first
 from pyai.store.tenancy import owned
 
 KIND = "transcription"
@@ -109,24 +108,8 @@ def job_view(job: Job) -> dict[str, Any]:
 
 
 # ---- listing ----------------------------------------------------------------------------------
-def encode_cursor(job: Job) -> str:
-    return base64.urlsafe_b64encode(f"{job.created_at}:{job.id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[int, str]:
-    try:
-        created, ident = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":", 1)
-        return int(created), ident
-    except (ValueError, UnicodeDecodeError):
-        raise bad_request("cursor: not a cursor returned by this API.", param="cursor") from None
-
-
 def list_query(org_id: str, cursor: str | None, limit: int):  # noqa: ANN201 - Select
-    q = owned(Job, org_id).where(Job.kind == KIND)
-    if cursor:
-        created, ident = decode_cursor(cursor)
-        q = q.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < ident)))
-    return q.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+    return newest_first(owned(Job, org_id).where(Job.kind == KIND), Job, cursor, limit)
 
 
 # ---- processing -------------------------------------------------------------------------------

@@ -21,9 +21,14 @@ MAX_ATTEMPTS = 6
 TIMEOUT_S = 10
 
 
+def signing_secret(server_secret: bytes, subject: str) -> str:
+    """A signing secret for ``subject`` derived from the server secret: stable, and no table to leak."""
+    return "whsec_" + hmac.new(server_secret, subject.encode(), hashlib.sha256).hexdigest()
+
+
 def org_webhook_secret(server_secret: bytes, org_id: str) -> str:
-    """A per-org secret derived from the server secret: stable, and no table to leak."""
-    return "whsec_" + hmac.new(server_secret, f"webhook:{org_id}".encode(), hashlib.sha256).hexdigest()
+    """The org's secret for job webhooks."""
+    return signing_secret(server_secret, f"webhook:{org_id}")
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

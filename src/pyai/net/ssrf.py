@@ -55,16 +55,22 @@ async def fetch_limited(
         async with client.stream("GET", url) as resp:
             if resp.status_code != 200:
                 raise UnsafeUrlError(f"fetching the URL returned HTTP {resp.status_code}")
-            declared = resp.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise UnsafeUrlError(f"remote file is larger than {max_bytes} bytes")
-            chunks, size = [], 0
-            async for chunk in resp.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise UnsafeUrlError(f"remote file is larger than {max_bytes} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks), resp.headers.get("content-type")
+            return await _read_limited(resp, max_bytes, "remote file"), resp.headers.get("content-type")
+
+
+async def _read_limited(resp: httpx.Response, max_bytes: int, what: str) -> bytes:
+    """The body of a streamed response, refused (UnsafeUrlError) as soon as it passes ``max_bytes``."""
+    too_large = UnsafeUrlError(f"{what} is larger than {max_bytes} bytes")
+    declared = resp.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in resp.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def post_json(
@@ -74,3 +80,14 @@ async def post_json(
     await vet_url(url, allow_loopback=allow_loopback)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         return await client.post(url, content=content, headers={"content-type": "application/json", **headers})
+
+
+async def post_limited(
+    url: str, content: bytes, headers: dict[str, str], *, max_bytes: int, timeout: float, allow_loopback: bool = False
+) -> tuple[int, bytes]:
+    """``post_json`` that also reads the answer, refusing one over ``max_bytes``: ``(status, body)``."""
+    await vet_url(url, allow_loopback=allow_loopback)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        request_headers = {"content-type": "application/json", **headers}
+        async with client.stream("POST", url, content=content, headers=request_headers) as resp:
+            return resp.status_code, await _read_limited(resp, max_bytes, "the response")

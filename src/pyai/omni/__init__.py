@@ -1,1 +1,1 @@
-"""Omni's stored configuration: agent profiles, tools and the tool executor."""
+"""Omni: the conversation engine and its stored configuration (agent profiles, tools, the tool executor)."""

@@ -20,9 +20,13 @@ def owned(model: type[T], org_id: str) -> Select[tuple[T]]:
     return select(model).where(model.org_id == org_id)  # type: ignore[attr-defined]
 
 
-async def get_owned(session: AsyncSession, model: type[T], ident: str, org_id: str, what: str) -> T:
-    """Fetch one row of the caller's org or raise the 404 Problem."""
-    row = await session.scalar(owned(model, org_id).where(model.id == ident))  # type: ignore[attr-defined]
+async def get_owned(
+    session: AsyncSession, model: type[T], ident: str, org_id: str, what: str, *, for_update: bool = False
+) -> T:
+    """Fetch one row of the caller's org or raise the 404 Problem; ``for_update`` locks the row
+    until commit (PostgreSQL; SQLite has one writer anyway), for a read-modify-write."""
+    query = owned(model, org_id).where(model.id == ident)  # type: ignore[attr-defined]
+    row = await session.scalar(query.with_for_update() if for_update else query)
     if row is None:
         raise not_found(what, ident)
     return row

@@ -1,0 +1,100 @@
+"""What the agent says next: the brain interface, and the embedded brain that needs no LLM.
+
+No instruction-tuned language model ships in any package here, so the default brain is honest
+about what it is: it recognises a few call intents by their words (goodbye, a person, thanks),
+answers other questions from the agent's knowledge (the hosted knowledge base and/or the
+customer's ``kb_endpoint``, the same retrieval Cue uses) by reading the best passage, and says
+plainly when it does not know. An OpenAI-compatible model behind ``PYAI_LLM_BASE_URL`` is the
+brain for open conversation (issue #11; not built yet).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+
+
+@dataclass(frozen=True)
+class EndCall:
+    """Hang up once everything said so far has been heard."""
+
+
+Step = Say | EndCall
+
+
+class Brain(Protocol):
+    def reply(self, messages: list[dict]) -> AsyncIterator[Step]:
+        """The agent's next turn for ``messages`` (OpenAI chat format, the caller's turn last)."""
+        ...
+
+
+#: (intent, pattern over the caller's words); the first that matches wins.
+_INTENTS = [
+    ("goodbye", re.compile(r"\b(bye|goodbye|that'?s all|hang up|nothing else|no,? that'?s it)\b")),
+    ("person", re.compile(r"\b(human|real person|a person|someone|representative|operator|live agent)\b")),
+    ("thanks", re.compile(r"^\W*(thanks|thank you)\b[\w\s]{0,12}\W*$")),
+]
+GOODBYE = "Thank you for calling. Goodbye!"
+PERSON = "I can't transfer calls yet, but I can take a message, or you can ask me another question."
+THANKS = "You're welcome. Is there anything else I can help with?"
+DONT_KNOW = "I'm sorry, I don't have an answer to that. Could you ask it another way?"
+#: The answer is the passage sentence sharing the most words with the question (a voice answer is
+#: short); retrieval scores are relative (BM25 over a tiny knowledge base scores 0), so relevance
+#: is judged by those shared words: none, and the brain says it does not know.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_STOPWORDS = frozenset(
+    "the a an and or but is are was were be to of in on at for with what when where who how why does do did "
+    "can could would will you your we our us i me my it its this that there their they them".split()
+)
+
+Retrieve = Callable[[str], Awaitable[list[dict]]]
+
+
+class EmbeddedBrain:
+    """Intents, then retrieval; ``retrieve(query)`` returns ``[{content, score}]`` best first."""
+
+    def __init__(self, retrieve: Retrieve) -> None:
+        self.retrieve = retrieve
+
+    async def reply(self, messages: list[dict]) -> AsyncIterator[Step]:
+        said = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        words = said.lower()
+        intent = next((name for name, pattern in _INTENTS if pattern.search(words)), None)
+        if intent == "goodbye":
+            yield Say(GOODBYE)
+            yield EndCall()
+            return
+        if intent == "person":
+            yield Say(PERSON)
+            return
+        if intent == "thanks":
+            yield Say(THANKS)
+            return
+        answer = best_sentence(said, await self.retrieve(said))
+        yield Say(answer or DONT_KNOW)
+
+
+def _content_words(text: str) -> set[str]:
+    """Lower-cased words that carry meaning, with a plural or third-person "s" taken off ("opens" = "open")."""
+    words = (w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in _STOPWORDS and len(w) > 1)
+    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}
+
+
+def best_sentence(question: str, passages: list[dict]) -> str | None:
+    """The sentence of the retrieved passages that shares the most content words with the
+    question (earlier passages win ties), or None when none shares any."""
+    wanted = _content_words(question)
+    best, best_overlap = None, 0
+    for passage in passages:
+        for sentence in _SENTENCE_END.split(" ".join(passage["content"].split())):
+            overlap = len(wanted & _content_words(sentence))
+            if overlap > best_overlap:
+                best, best_overlap = sentence, overlap
+    return best

@@ -1,0 +1,219 @@
+"""Omni conversations over a real WebSocket, as a client would hold them: the greeting (heard
+back through the server's STT), a spoken question answered from the agent's knowledge, barge-in,
+a goodbye that ends the call after it has played, the deprecated alias, and bad frames."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from pyai.audio.encode import wav_header
+from pyai.text.wer import normalise_words
+from tests.media import flite_wav, pcm16, silence_pcm16
+from tests.server import Server
+
+RATE = 16000
+FRAME_BYTES = RATE * 2 // 50  # 20 ms
+FAQ = """# Opening hours
+
+We are open Monday to Friday from nine in the morning until six in the evening.
+On Saturday the store opens at ten and closes at four. We are closed on Sunday.
+"""
+
+
+@pytest.fixture(scope="module")
+def key(sqlite_server: Server) -> str:
+    return sqlite_server.create_key(scopes="omni:session,hear:*,voice:*")["api_key"]
+
+
+@pytest.fixture(scope="module")
+def kb_id(sqlite_server: Server, key: str) -> str:
+    c = httpx.Client(base_url=sqlite_server.url, headers=sqlite_server.headers(key), timeout=60)
+    kb = c.post("/v1/knowledge-bases", json={"name": "FAQ"}).json()["id"]
+    c.post(f"/v1/knowledge-bases/{kb}/documents", files={"file": ("faq.md", FAQ.encode())}).raise_for_status()
+    return kb
+
+
+class Session:
+    """A client of one call: every JSON event and the agent's audio, in arrival order."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.events: list[dict] = []
+        self.audio = bytearray()
+        self.closed = asyncio.Event()
+
+    async def reader(self) -> None:
+        try:
+            async for message in self.ws:
+                if isinstance(message, bytes):
+                    self.audio += message
+                else:
+                    self.events.append(json.loads(message))
+        except ConnectionClosed:
+            pass
+        self.closed.set()
+
+    def kinds(self) -> list[str]:
+        return [e["type"] for e in self.events]
+
+    async def until(self, kind: str, timeout: float = 90, after: int = 0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [e for e in self.events[after:] if e["type"] == kind]
+            if found:
+                return found[0]
+            if self.closed.is_set():
+                break
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {kind} in {self.kinds()}")
+
+    async def say(self, pcm: bytes) -> None:
+        """Caller audio at real-time pace, 20 ms a frame."""
+        for i in range(0, len(pcm), FRAME_BYTES):
+            await self.ws.send(pcm[i : i + FRAME_BYTES])
+            await asyncio.sleep(0.02)
+
+
+async def call(srv: Server, key: str, body, path: str = "/v1/omni", first: dict | None = None):  # noqa: ANN001
+    url = f"{srv.ws_url}{path}?rate={RATE}"
+    async with connect(url, subprotocols=[f"pyai-key.{key}"], max_size=None) as ws:
+        session = Session(ws)
+        if first is not None:
+            await ws.send(json.dumps(first))
+        reader = asyncio.create_task(session.reader())
+        try:
+            await body(session)
+        finally:
+            await asyncio.wait_for(session.closed.wait(), 60) if session.closed.is_set() else None
+            reader.cancel()
+    return session, ws.close_code
+
+
+def run(coro):  # noqa: ANN001, ANN201
+    return asyncio.run(coro)
+
+
+def heard(srv: Server, key: str, pcm: bytes) -> str:
+    wav = wav_header(RATE, len(pcm)) + pcm
+    resp = httpx.post(
+        srv.url + "/v1/audio/transcriptions", headers=srv.headers(key), files={"file": ("a.wav", wav)}, timeout=60
+    )
+    return resp.json()["text"]
+
+
+def test_greeting_then_a_spoken_question_answered_from_knowledge_then_goodbye(
+    sqlite_server: Server, key: str, kb_id: str
+) -> None:
+    question = silence_pcm16(0.3, RATE) + pcm16(flite_wav("What time does the store open on Saturday?"), RATE)
+
+    async def body(s: Session) -> None:
+        ready = await s.until("session.ready")
+        assert ready["rate"] == RATE and ready["protocol"] == 1 and ready["session_id"].startswith("omni_")
+        end = await s.until("agent.audio_end")
+        greeting_audio = bytes(s.audio)
+        assert "help" in normalise_words(heard(sqlite_server, key, greeting_audio))
+        mark = len(s.events)
+        await s.say(question + silence_pcm16(2.0, RATE))
+        final = await s.until("caller.final", after=mark)
+        assert {"saturday", "open"} <= set(normalise_words(final["text"])), final
+        answer = await s.until("agent.text", after=mark)
+        assert "ten" in answer["text"], answer
+        await s.until("agent.audio_end", after=mark)
+        mark = len(s.events)
+        await s.ws.send(json.dumps({"type": "text", "text": "Thanks, that's all. Goodbye."}))
+        ended = await s.until("call.ended", after=mark)
+        assert ended["reason"] == "agent_end_call"
+        assert end["audio_ms"] > 500
+
+    first = {"type": "configure", "knowledge_base_id": kb_id, "voice": "stock_emma_en_us"}
+    session, code = run(call(sqlite_server, key, body, first=first))
+    kinds = session.kinds()
+    assert code == 1000 and kinds[-2:] == ["call.ended", "usage"]
+    assert kinds.index("agent.text") < kinds.index("agent.audio_start") < kinds.index("agent.audio_end")
+    assert session.events[-1]["meter"] == "omni.minutes" and session.events[-1]["seconds"] > 0
+
+
+def test_caller_speech_over_the_agent_interrupts_it(sqlite_server: Server, key: str) -> None:
+    greeting = " ".join(["Thank you for calling the support line, this is a long greeting."] * 4)
+    caller = pcm16(flite_wav("Sorry, I need to stop you there, my order never arrived."), RATE)
+
+    async def body(s: Session) -> None:
+        await s.until("agent.audio_start")
+        await asyncio.sleep(1.0)  # let a second of the greeting play
+        await s.say(caller)
+        interruption = await s.until("interruption")
+        assert 0 < len(interruption["heard_text"]) < len(greeting)
+        received = len(s.audio)
+        await asyncio.sleep(1.0)
+        assert len(s.audio) - received < RATE * 2 * 0.3  # the rest of the greeting never came
+        await s.ws.send(json.dumps({"type": "end"}))
+        await s.until("call.ended")
+
+    session, code = run(call(sqlite_server, key, body, first={"type": "configure", "greeting": greeting}))
+    assert code == 1000 and "interruption" in session.kinds()
+
+
+def test_the_deprecated_alias_works_and_says_so(sqlite_server: Server, key: str) -> None:
+    async def body(s: Session) -> None:
+        await s.until("session.ready")
+        notice = await s.until("deprecation")
+        assert notice["successor"] == "/v1/omni"
+        await s.ws.send(json.dumps({"type": "end"}))
+        await s.until("call.ended")
+
+    _, code = run(call(sqlite_server, key, body, path="/v2/omni/chat"))
+    assert code == 1000
+
+
+def test_bad_frames_get_clear_errors_and_the_call_goes_on(sqlite_server: Server, key: str) -> None:
+    async def body(s: Session) -> None:
+        await s.until("session.ready")
+        await s.ws.send("{not json")
+        assert (await s.until("error"))["code"] == "invalid_json"
+        mark = len(s.events)
+        await s.ws.send(b"\x00\x01\x02")  # a torn PCM16 frame
+        assert (await s.until("error", after=mark))["code"] == "invalid_audio"
+        mark = len(s.events)
+        await s.ws.send(json.dumps({"type": "dance"}))
+        assert (await s.until("error", after=mark))["code"] == "invalid_frame"
+        await s.ws.send(json.dumps({"type": "end"}))
+        await s.until("call.ended")
+
+    _, code = run(call(sqlite_server, key, body))
+    assert code == 1000
+
+
+@pytest.mark.parametrize(
+    ("query", "first", "code"),
+    [
+        ("rate=44100", None, "invalid_request"),
+        ("rate=16000", {"type": "configure", "volume": 11}, "invalid_config"),
+        ("rate=16000", {"type": "configure", "voice": "stock_nobody_en_xx"}, "invalid_config"),
+    ],
+)
+def test_bad_parameters_close_the_session_with_1008(
+    sqlite_server: Server, key: str, query: str, first: dict | None, code: str
+) -> None:
+    async def go() -> tuple[list[dict], int | None]:
+        frames = []
+        url = f"{sqlite_server.ws_url}/v1/omni?{query}"
+        async with connect(url, subprotocols=[f"pyai-key.{key}"]) as ws:
+            if first:
+                await ws.send(json.dumps(first))
+            try:
+                async for message in ws:
+                    if isinstance(message, str):
+                        frames.append(json.loads(message))
+            except ConnectionClosed:
+                pass
+        return frames, ws.close_code
+
+    frames, close = run(go())
+    assert close == 1008 and frames[-1]["type"] == "error" and frames[-1]["code"] == code, frames
