@@ -11,6 +11,7 @@ brain for open conversation (issue #11; not built yet).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -88,13 +89,16 @@ def _content_words(text: str) -> set[str]:
 
 
 def best_sentence(question: str, passages: list[dict]) -> str | None:
-    """The sentence of the retrieved passages that shares the most content words with the
-    question (earlier passages win ties), or None when none shares any."""
+    """The sentence of the retrieved passages that best shares the question's content words, each
+    weighted by how rare it is among those sentences ("sunday" in one sentence outweighs "open" in
+    two), earlier passages winning ties; None when no sentence shares any."""
     wanted = _content_words(question)
-    best, best_overlap = None, 0
-    for passage in passages:
-        for sentence in _SENTENCE_END.split(" ".join(passage["content"].split())):
-            overlap = len(wanted & _content_words(sentence))
-            if overlap > best_overlap:
-                best, best_overlap = sentence, overlap
+    sentences = [s for p in passages for s in _SENTENCE_END.split(" ".join(p["content"].split()))]
+    words = [_content_words(s) & wanted for s in sentences]
+    df = Counter(w for shared in words for w in shared)
+    best, best_score = None, 0.0
+    for sentence, shared in zip(sentences, words, strict=True):
+        score = sum(1 / df[w] for w in shared)
+        if score > best_score:
+            best, best_score = sentence, score
     return best
