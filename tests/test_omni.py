@@ -81,8 +81,8 @@ class Session:
             await asyncio.sleep(0.02)
 
 
-async def call(srv: Server, key: str, body, path: str = "/v1/omni", first: dict | None = None):  # noqa: ANN001
-    url = f"{srv.ws_url}{path}?rate={RATE}"
+async def call(srv: Server, key: str, body, path: str = "/v1/omni", first: dict | None = None, query: str = ""):  # noqa: ANN001
+    url = f"{srv.ws_url}{path}?rate={RATE}{'&' + query if query else ''}"
     async with connect(url, subprotocols=[f"pyai-key.{key}"], max_size=None) as ws:
         session = Session(ws)
         if first is not None:
@@ -217,3 +217,32 @@ def test_bad_parameters_close_the_session_with_1008(
 
     frames, close = run(go())
     assert close == 1008 and frames[-1]["type"] == "error" and frames[-1]["code"] == code, frames
+
+
+def test_an_agent_profile_named_by_session_label_configures_the_call(sqlite_server: Server, key: str) -> None:
+    c = httpx.Client(base_url=sqlite_server.url, headers=sqlite_server.headers(key), timeout=60)
+    profile = {"name": "Front desk", "greeting": "Welcome to Acme Hardware.", "voice_id": "stock_grace_en_us"}
+    agent = c.post("/v1/agents", json=profile)
+    assert agent.status_code == 201, agent.text
+    agent_id = agent.json()["agent_id"]
+
+    async def body(s: Session) -> None:
+        ready = await s.until("session.ready")
+        assert ready["agent_id"] == agent_id and ready["voice"] == "stock_grace_en_us"
+        assert (await s.until("agent.text"))["text"] == "Welcome to Acme Hardware."
+        await s.ws.send(json.dumps({"type": "end"}))
+        await s.until("call.ended")
+
+    _, code = run(call(sqlite_server, key, body, query=f"session_label={agent_id}"))
+    assert code == 1000
+    other = sqlite_server.create_key(scopes="omni:session")["api_key"]  # another org: the id is just a label
+
+    async def stranger(s: Session) -> None:
+        ready = await s.until("session.ready")
+        assert ready["agent_id"] is None
+        assert (await s.until("agent.text"))["text"] != "Welcome to Acme Hardware."
+        await s.ws.send(json.dumps({"type": "end"}))
+        await s.until("call.ended")
+
+    _, code = run(call(sqlite_server, other, stranger, query=f"session_label={agent_id}"))
+    assert code == 1000

@@ -57,10 +57,10 @@ def feed(conv: Conversation, samples: np.ndarray) -> list[str]:
 
 
 def greeted() -> Conversation:
-    conv = Conversation(ConversationOptions(rate=RATE, greeting="Hello, thanks for calling. How can I help?"))
+    conv = Conversation(ConversationOptions(rate=RATE, greeting="Hello, thanks for calling, how can I help you today?"))
     out = conv.start()
     assert kinds(out) == ["session.ready", "agent.text"]
-    assert out.work == [Synthesize("turn_1", 0, "Hello, thanks for calling. How can I help?")]
+    assert out.work == [Synthesize("turn_1", 0, "Hello, thanks for calling, how can I help you today?")]
     return conv
 
 
@@ -74,7 +74,7 @@ def test_greeting_plays_then_the_callers_turn_goes_to_the_brain_with_the_history
     (think,) = out.work
     assert isinstance(think, Think) and think.turn_id == "turn_2"
     assert [m["role"] for m in think.messages] == ["system", "assistant", "user"]
-    assert think.messages[1]["content"] == "Hello, thanks for calling. How can I help?"
+    assert think.messages[1]["content"] == "Hello, thanks for calling, how can I help you today?"
 
 
 def test_sentences_play_in_order_even_when_made_out_of_order() -> None:
@@ -120,8 +120,8 @@ def test_a_backchannel_resumes_the_agent_where_it_paused() -> None:
     assert got == int(1.5 * RATE) and events == ["agent.audio_end"]
 
 
-def test_with_ack_mode_interrupt_a_backchannel_interrupts() -> None:
-    conv = Conversation(ConversationOptions(rate=RATE, greeting="Hello there.", ack_mode="interrupt"))
+def test_with_ack_mode_off_a_backchannel_interrupts() -> None:
+    conv = Conversation(ConversationOptions(rate=RATE, greeting="Hello there.", ack_mode="off"))
     conv.start()
     speak_sentence(conv, "turn_1", 0, 2.0)
     pull_all(conv, 0.5)
@@ -153,3 +153,14 @@ def test_end_call_hangs_up_only_after_the_goodbye_has_played() -> None:
     got, events = pull_all(conv, 1.0, work)
     assert events == ["agent.audio_end", "call.ended"] and conv.ended
     assert work == [Hangup("agent_end_call")]
+
+
+def test_a_sentence_cut_while_still_being_made_is_remembered_by_the_time_it_played() -> None:
+    """All the audio made so far has played (the TTS is behind): the words heard are estimated
+    from the time played, never the whole sentence."""
+    conv = greeted()
+    conv.on_audio("turn_1", 0, np.full(RATE, 0.1, dtype=np.float32))  # 1 s made, more to come
+    assert pull_all(conv, 1.5)[0] == RATE
+    speech = human_speech()
+    feed(conv, speech[: int(1.4 * RATE)])
+    assert conv.messages[-1] == {"role": "assistant", "content": "Hello, thanks for"}  # 1 s at 3 words/s

@@ -18,7 +18,7 @@ a method here, and nothing here ever waits:
 Agent audio waits in a queue the adapter drains at real time with :meth:`Conversation.pull`, so
 what has been *pulled* is what the caller has heard (a client can report its own playback
 position, :meth:`Conversation.on_played`). Barge-in: caller speech over agent audio pauses the
-queue at once; a short backchannel ("mm-hm") resumes it when ``ack_mode`` is ``ignore``; anything
+queue at once; a short backchannel ("mm-hm") resumes it unless ``ack_mode`` is ``off``; anything
 else interrupts the turn — queued audio is dropped, the client is told to flush, and the agent's
 memory keeps only the words the caller heard before the cut.
 """
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pyai.engines.tts.sentences import split_sentences
 from pyai.hear.streaming import Output as HeardOutput
 from pyai.hear.streaming import StreamOptions, StreamSession
 from pyai.hear.streaming import Work as ListenWork
@@ -42,6 +43,8 @@ BACKCHANNEL_MAX_MS = 700
 BACKCHANNEL_WORDS = frozenset(
     "mm mhm mm-hm mmhm hmm uh-huh uh huh uhhuh yeah yep yes ok okay right sure alright got it i see".split()
 )
+#: A brisk speaking pace, for the words heard of a sentence cut before all of it was made.
+WORDS_PER_SECOND = 3.0
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
 
 
@@ -89,7 +92,10 @@ class ConversationOptions:
     rate: int = 24000  # caller and agent audio, both directions
     persona: str = "You are a helpful voice agent. Keep answers short."
     greeting: str | None = None
-    ack_mode: str = "ignore"  # a backchannel over the agent: "ignore" (keep talking) or "interrupt"
+    #: The contract's conversational-acknowledgment mode: with ``auto`` or ``always`` a backchannel
+    #: ("mm-hm") over the agent is an acknowledgment and the agent goes on; ``off`` treats it as
+    #: any other speech (it interrupts).
+    ack_mode: str = "auto"
     listen: StreamOptions = field(default_factory=StreamOptions)
 
 
@@ -111,17 +117,19 @@ class _Turn:
     hangup_after: str | None = None  # end the call with this reason once the turn has been heard
     started: bool = False  # agent.audio_start sent
 
-    def heard_text(self) -> str:
-        """What the caller heard: whole sentences played, and the played share of the one cut."""
+    def heard_text(self, rate: int) -> str:
+        """What the caller heard: whole sentences played, and the played share of the one cut (of
+        its length once made; while it is still being made, at a brisk speaking pace)."""
         words: list[str] = []
         for s in self.sentences:
             if s.done and s.pulled >= s.made:
                 words += s.text.split()
                 continue
-            if s.made and s.pulled:
-                share = s.pulled / max(s.made, 1)
-                said = s.text.split()
-                words += said[: int(len(said) * share)]
+            said = s.text.split()
+            if s.done:
+                words += said[: len(said) * s.pulled // max(s.made, 1)]
+            else:
+                words += said[: min(len(said) - 1, int(s.pulled / rate * WORDS_PER_SECOND))]
             break
         return " ".join(words)
 
@@ -144,7 +152,8 @@ class Conversation:
         if self.options.greeting:
             turn = self._new_turn()
             turn.thinking = False
-            out += self._add_sentence(turn, self.options.greeting)
+            for sentence in split_sentences(self.options.greeting):
+                out += self._add_sentence(turn, sentence)
         return out
 
     def feed_caller(self, data: bytes) -> Output:
@@ -289,7 +298,7 @@ class Conversation:
         text = event.get("text", "").strip()
         out = Output(events=[self._event("caller.final", **_fields(event, "utterance_id", "text"))])
         if self.paused_at_ms is not None:
-            if self.options.ack_mode == "ignore" and _is_backchannel(text):
+            if self.options.ack_mode != "off" and _is_backchannel(text):
                 self.paused_at_ms = None  # the agent goes on where it paused
                 return out
             out += self._interrupt()
@@ -310,7 +319,7 @@ class Conversation:
         if turn is None:
             return Output()
         played_ms = sum(s.pulled for s in turn.sentences) * 1000 // self.options.rate
-        heard = turn.heard_text()
+        heard = turn.heard_text(self.options.rate)
         out = Output(
             events=[self._event("interruption", turn_id=turn.turn_id, played_ms=played_ms, heard_text=heard)],
             work=[Cancel(turn.turn_id)],
@@ -320,7 +329,7 @@ class Conversation:
 
     def _close_turn(self, heard: str | None = None) -> None:
         turn, self.turn = self.turn, None
-        text = heard if heard is not None else (turn.heard_text() if turn else "")
+        text = heard if heard is not None else (turn.heard_text(self.options.rate) if turn else "")
         if text:
             self.messages.append({"role": "assistant", "content": text})
 

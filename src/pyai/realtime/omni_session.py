@@ -38,6 +38,8 @@ from pyai.realtime.listening import Listening
 from pyai.speak.library import resolve_voice
 from pyai.speak.synthesis import tts_engine
 from pyai.store.ids import new_id
+from pyai.store.omni_models import Agent
+from pyai.store.tenancy import owned
 
 log = logging.getLogger("pyai.omni")
 router = APIRouter()
@@ -49,6 +51,7 @@ CONFIGURE_FIELDS = frozenset(
     {"type", "voice", "persona", "greeting", "kb_endpoint", "knowledge_base_id", "ack_mode", "seed", "temperature"}
 )
 DEFAULT_GREETING = "Hello! How can I help you today?"
+ACK_MODES = ("auto", "always", "off")
 DEPRECATION_NOTICE = {
     "type": "deprecation",
     "message": "/v2/omni/chat is deprecated; connect to /v1/omni (same protocol).",
@@ -80,6 +83,7 @@ class _Call:
         self.ws, self.services, self.principal, self.release = ws, services, principal, release
         self.rate, self.deprecated = rate, deprecated
         self.label: str | None = None
+        self.agent_id: str | None = None  # the profile the label named
         self.voice: VoiceSpec | None = None
         self.voice_id = ""
         self.seed: int | None = None
@@ -190,16 +194,43 @@ class _Call:
         raise _Closed
 
     # ---- input ----------------------------------------------------------------------------
+    async def _profile(self) -> dict:
+        """The org's agent profile named by ``session_label`` as configure fields ({} when the label
+        is not one of the org's agent ids: it is then an opaque tag)."""
+        if not self.label:
+            return {}
+        async with self.services.db.session() as s:
+            agent = await s.scalar(owned(Agent, self.principal.org_id).where(Agent.id == self.label))
+        if agent is None:
+            return {}
+        self.agent_id = agent.id
+        fields = {
+            "voice": agent.voice_id,
+            "persona": agent.persona_system_prompt,
+            "greeting": agent.greeting,
+            "ack_mode": agent.ack_mode,
+            "kb_endpoint": agent.kb_endpoint,
+            "knowledge_base_id": agent.knowledge_base_id,
+        }
+        return {k: v for k, v in fields.items() if v is not None}
+
     async def configure(self, frame: dict | None) -> None:
-        """Voice, persona, greeting and knowledge from the headers and the optional configure frame."""
+        """Voice, persona, greeting and knowledge: the agent profile, then the headers, then the
+        optional configure frame, each overriding the one before."""
         frame = frame or {}
         unknown = sorted(set(frame) - CONFIGURE_FIELDS)
         if unknown:
             raise ValueError(f"{unknown[0]}: not a configure field")
-        headers = self.ws.headers
-        voice = await resolve_voice(
-            self.services, self.principal.org_id, frame.get("voice") or headers.get("x-pyai-voice")
-        )
+        headers = {
+            name: value
+            for name, value in (
+                ("voice", self.ws.headers.get("x-pyai-voice")),
+                ("persona", self.ws.headers.get("x-pyai-persona")),
+            )
+            if value
+        }
+        frame = {**await self._profile(), **headers, **frame}
+        voice = await resolve_voice(self.services, self.principal.org_id, frame.get("voice"))
         self.voice, self.voice_id = voice.spec, voice.voice_id
         seed = frame.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -210,10 +241,10 @@ class _Call:
             {**grounding, "session_label": self.label}, allow_loopback=self.services.settings.test_mode
         )
         greeting = frame.get("greeting", DEFAULT_GREETING)
-        persona = frame.get("persona") or headers.get("x-pyai-persona")
-        ack_mode = frame.get("ack_mode", "ignore")
-        if ack_mode not in ("ignore", "interrupt"):
-            raise ValueError("ack_mode: must be ignore or interrupt")
+        persona = frame.get("persona")
+        ack_mode = frame.get("ack_mode") or "auto"
+        if ack_mode not in ACK_MODES:
+            raise ValueError(f"ack_mode: must be one of {', '.join(ACK_MODES)}")
         for name, value in (("greeting", greeting), ("persona", persona)):
             if value is not None and (not isinstance(value, str) or len(value) > 4000):
                 raise ValueError(f"{name}: expected a string of at most 4000 characters")
@@ -321,7 +352,12 @@ class _Call:
             ]
             ready = self.conv.start()
             ready.events[0].update(
-                session_id=new_id("omni"), voice=self.voice_id, format="pcm16", rate=self.rate, protocol=1
+                session_id=new_id("omni"),
+                agent_id=self.agent_id,
+                voice=self.voice_id,
+                format="pcm16",
+                rate=self.rate,
+                protocol=1,
             )
             if self.deprecated:
                 ready.events.insert(1, DEPRECATION_NOTICE)
