@@ -246,3 +246,26 @@ def test_an_agent_profile_named_by_session_label_configures_the_call(sqlite_serv
 
     _, code = run(call(sqlite_server, other, stranger, query=f"session_label={agent_id}"))
     assert code == 1000
+
+
+def test_a_call_whose_units_run_out_ends_cleanly_and_says_why(sqlite_server: Server) -> None:
+    """A test key capped at 3 units a day: the call is held 3 s, then ends with call.ended
+    (credit_exhausted) and the gateway's error, closed 4429; a new call is refused at once."""
+    capped = sqlite_server.create_key(env="test", scopes="omni:session", daily_cap=3)["api_key"]
+
+    async def body(s: Session) -> None:
+        await s.until("session.ready")
+        ended = await s.until("call.ended", timeout=60)
+        assert ended["reason"] == "credit_exhausted"
+        await asyncio.wait_for(s.closed.wait(), 30)
+
+    session, code = run(call(sqlite_server, capped, body))
+    assert code == 4429 and session.events[-1]["type"] == "error", session.events
+    assert session.events[-1]["code"] == "daily_cap_exceeded"
+    assert session.events[-1 - 1]["type"] == "call.ended"
+
+    async def refused(s: Session) -> None:
+        await asyncio.wait_for(s.closed.wait(), 30)
+
+    session, code = run(call(sqlite_server, capped, refused))
+    assert code == 4429 and session.kinds() == ["error"]

@@ -101,6 +101,7 @@ class _Call:
         self.started = time.monotonic()
         self.finished = False
         self.pending: dict | None = None  # a first frame that was not a configure
+        self.out_of_credit = False
 
     # ---- output ---------------------------------------------------------------------------
     async def apply(self, out: Output) -> None:
@@ -181,17 +182,16 @@ class _Call:
             now = time.monotonic()
             if now >= next_check:
                 next_check = now + 1.0
-                if not await self.budget.cover(self.elapsed):
+                if not await self.budget.cover(self.elapsed) and not self.conv.ended:
                     await self._out_of_credit()
             next_at = max(next_at + tick, now - tick)
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
     async def _out_of_credit(self) -> None:
-        assert self.conv is not None and self.budget.refusal is not None
-        refusal = self.budget.refusal
+        """End the call (``call.ended``); ``run`` then closes with the gateway's error."""
+        assert self.conv is not None
+        self.out_of_credit = True
         await self.apply(self.conv.end("credit_exhausted"))
-        await self.close_with(refusal.code, refusal.message, close_code_for(refusal))
-        raise _Closed
 
     # ---- input ----------------------------------------------------------------------------
     async def _profile(self) -> dict:
@@ -367,6 +367,9 @@ class _Call:
             await asyncio.wait({receiver, hangup}, return_when=asyncio.FIRST_COMPLETED)
             for task in [*lanes, receiver, hangup, *self.thinking.values()]:
                 task.cancel()
+        if self.out_of_credit and (refusal := self.budget.refusal) is not None:  # the units ran out mid-call
+            await self.close_with(refusal.code, refusal.message, close_code_for(refusal))
+            raise _Closed
 
     async def close_with(self, code: str, message: str, close_code: int) -> None:
         await self.finish(graceful=False)
