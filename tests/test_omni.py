@@ -90,8 +90,8 @@ async def call(srv: Server, key: str, body, path: str = "/v1/omni", first: dict 
         reader = asyncio.create_task(session.reader())
         try:
             await body(session)
+            await asyncio.wait_for(session.closed.wait(), 60)  # every frame up to the close
         finally:
-            await asyncio.wait_for(session.closed.wait(), 60) if session.closed.is_set() else None
             reader.cancel()
     return session, ws.close_code
 
