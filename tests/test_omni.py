@@ -47,12 +47,15 @@ class Session:
         self.ws = ws
         self.events: list[dict] = []
         self.audio = bytearray()
+        self.before_audio: list[str] | None = None  # the event kinds received before the first audio byte
         self.closed = asyncio.Event()
 
     async def reader(self) -> None:
         try:
             async for message in self.ws:
                 if isinstance(message, bytes):
+                    if self.before_audio is None:
+                        self.before_audio = self.kinds()
                     self.audio += message
                 else:
                     self.events.append(json.loads(message))
@@ -137,6 +140,7 @@ def test_greeting_then_a_spoken_question_answered_from_knowledge_then_goodbye(
     kinds = session.kinds()
     assert code == 1000 and kinds[-2:] == ["call.ended", "usage"]
     assert kinds.index("agent.text") < kinds.index("agent.audio_start") < kinds.index("agent.audio_end")
+    assert session.before_audio is not None and session.before_audio[-1] == "agent.audio_start"
     assert session.events[-1]["meter"] == "omni.minutes" and session.events[-1]["seconds"] > 0
 
 

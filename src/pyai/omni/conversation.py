@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pyai.engines.tts.sentences import split_sentences
+from pyai.hear.streaming import RATE as LISTEN_RATE
 from pyai.hear.streaming import Output as HeardOutput
 from pyai.hear.streaming import StreamOptions, StreamSession
 from pyai.hear.streaming import Work as ListenWork
@@ -116,6 +117,9 @@ class _Turn:
     thinking: bool = True  # the brain may still send sentences
     hangup_after: str | None = None  # end the call with this reason once the turn has been heard
     started: bool = False  # agent.audio_start sent
+
+    def played_ms(self, rate: int) -> int:
+        return sum(s.pulled for s in self.sentences) * 1000 // rate
 
     def heard_text(self, rate: int) -> str:
         """What the caller heard: whole sentences played, and the played share of the one cut (of
@@ -214,8 +218,10 @@ class Conversation:
         return self._maybe_finish()
 
     def pull(self, n: int) -> tuple[np.ndarray, Output]:
-        """Up to ``n`` samples of agent audio to send now (none while caller speech holds it)."""
-        out = Output()
+        """Up to ``n`` samples of agent audio to send now (none while caller speech holds it), and
+        the events to send *before* them: a turn's ``agent.audio_start`` comes with its first
+        audio, its ``agent.audio_end`` with the pull after its last."""
+        out = self._maybe_finish()  # a turn whose last audio went out on the previous pull ends first
         turn = self.turn
         if turn is None or self.paused_at_ms is not None:
             return np.zeros(0, dtype=np.float32), out
@@ -238,7 +244,6 @@ class Conversation:
         if len(audio) and not turn.started:
             turn.started = True
             out.events.append(self._event("agent.audio_start", turn_id=turn.turn_id))
-        out += self._maybe_finish()
         return audio, out
 
     def on_played(self, played_ms: int) -> None:
@@ -255,16 +260,14 @@ class Conversation:
         if self.ended:
             return Output()
         self.ended = True
-        out = Output()
-        if self.turn is not None:
-            out += self._interrupt() if self._agent_audible() else Output(work=[Cancel(self.turn.turn_id)])
+        out = self._stop_turn()
         out.events.append(self._event("call.ended", reason=reason))
         out.work.append(Hangup(reason))
         return out
 
     # ---- internals -----------------------------------------------------------------------
     def _t_ms(self) -> int:
-        return self.listener.samples_seen * 1000 // 16000
+        return self.listener.samples_seen * 1000 // LISTEN_RATE
 
     def _event(self, kind: str, **fields: object) -> dict:
         return {"type": kind, **fields, "t_ms": self._t_ms()}
@@ -304,13 +307,21 @@ class Conversation:
             out += self._interrupt()
         if not text:
             return out
-        if self.turn is not None:  # the agent had started (or was about to): the caller's words win
-            out += self._interrupt() if self._agent_audible() else Output(work=[Cancel(self.turn.turn_id)])
-            self.turn = None
+        out += self._stop_turn()  # the agent had started (or was about to): the caller's words win
         self.messages.append({"role": "user", "content": text})
         turn = self._new_turn()
         out.work.append(Think(turn.turn_id, list(self.messages)))
         return out
+
+    def _stop_turn(self) -> Output:
+        """End the agent's turn early: interrupt it if it has audio out, else just drop it."""
+        turn = self.turn
+        if turn is None:
+            return Output()
+        if self._agent_audible():
+            return self._interrupt()
+        self.turn = None  # only thought of: nothing of it was heard
+        return Output(work=[Cancel(turn.turn_id)])
 
     def _interrupt(self) -> Output:
         """Caller speech over the agent: drop its queued audio, keep only what was heard."""
@@ -318,30 +329,31 @@ class Conversation:
         turn = self.turn
         if turn is None:
             return Output()
-        played_ms = sum(s.pulled for s in turn.sentences) * 1000 // self.options.rate
-        heard = turn.heard_text(self.options.rate)
-        out = Output(
+        played_ms = turn.played_ms(self.options.rate)
+        heard = self._close_turn()
+        return Output(
             events=[self._event("interruption", turn_id=turn.turn_id, played_ms=played_ms, heard_text=heard)],
             work=[Cancel(turn.turn_id)],
         )
-        self._close_turn(heard)
-        return out
 
-    def _close_turn(self, heard: str | None = None) -> None:
+    def _close_turn(self) -> str:
+        """Remember what the caller heard of the turn, end it, and return that text."""
         turn, self.turn = self.turn, None
-        text = heard if heard is not None else (turn.heard_text(self.options.rate) if turn else "")
-        if text:
-            self.messages.append({"role": "assistant", "content": text})
+        heard = turn.heard_text(self.options.rate) if turn else ""
+        if heard:
+            self.messages.append({"role": "assistant", "content": heard})
+        return heard
 
     def _maybe_finish(self) -> Output:
         """The turn is over once the brain is done and every sentence has been made and heard."""
         turn = self.turn
         if turn is None or turn.thinking or not all(s.done and not s.audio for s in turn.sentences):
             return Output()
-        audio_ms = sum(s.pulled for s in turn.sentences) * 1000 // self.options.rate
         out = Output()
         if turn.started:
-            out.events.append(self._event("agent.audio_end", turn_id=turn.turn_id, audio_ms=audio_ms))
+            out.events.append(
+                self._event("agent.audio_end", turn_id=turn.turn_id, audio_ms=turn.played_ms(self.options.rate))
+            )
         reason = turn.hangup_after
         self._close_turn()
         if reason:

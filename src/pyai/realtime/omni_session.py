@@ -31,7 +31,7 @@ from pyai.hear.engine import stt_engine
 from pyai.hear.streaming import Output as HeardOutput
 from pyai.hear.streaming import StreamOptions
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
-from pyai.omni.brain import EmbeddedBrain, EndCall, Say
+from pyai.omni.brain import Brain, EmbeddedBrain, EndCall, Say
 from pyai.omni.conversation import Cancel, Conversation, ConversationOptions, Hangup, Output, Synthesize, Think
 from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, close_code_for, leased, reject
 from pyai.realtime.listening import Listening
@@ -89,6 +89,7 @@ class _Call:
         self.seed: int | None = None
         self.grounding = GroundingConfig()
         self.conv: Conversation | None = None
+        self.brain: Brain | None = None
         self.listening: Listening | None = None
         self.tasks: asyncio.TaskGroup | None = None
         self.speech: deque[Synthesize] = deque()
@@ -106,6 +107,8 @@ class _Call:
     # ---- output ---------------------------------------------------------------------------
     async def apply(self, out: Output) -> None:
         """Send the conversation's events in order and start its work."""
+        if not out.events and not out.work:  # most pacer ticks
+            return
         async with self.emit_lock:
             for event in out.events:
                 await self.ws.send_json(event)
@@ -131,10 +134,9 @@ class _Call:
 
     # ---- work -----------------------------------------------------------------------------
     async def _think(self, work: Think) -> None:
-        assert self.conv is not None
-        brain = EmbeddedBrain(lambda query: ground(self.services, self.principal.org_id, self.grounding, query))
+        assert self.conv is not None and self.brain is not None
         end_call = False
-        async for step in brain.reply(work.messages):
+        async for step in self.brain.reply(work.messages):
             if isinstance(step, Say):
                 await self.apply(self.conv.on_sentence(work.turn_id, step.text))
             elif isinstance(step, EndCall):
@@ -176,9 +178,10 @@ class _Call:
         next_check = next_at + 1.0
         while True:
             audio, out = self.conv.pull(frame)
+            await self.apply(out)  # the events that go before this audio (agent.audio_start)
             if len(audio):
-                await self.ws.send_bytes(float_to_pcm16(audio).tobytes())
-            await self.apply(out)
+                async with self.emit_lock:
+                    await self.ws.send_bytes(float_to_pcm16(audio).tobytes())
             now = time.monotonic()
             if now >= next_check:
                 next_check = now + 1.0
@@ -257,6 +260,8 @@ class _Call:
         if persona:
             options.persona = persona
         self.conv = Conversation(options)
+        grounding = self.grounding
+        self.brain = EmbeddedBrain(lambda query: ground(self.services, self.principal.org_id, grounding, query))
 
     async def _first_frame(self) -> dict | None:
         """A configure frame sent within 200 ms of the upgrade, else None; any other first frame is

@@ -500,7 +500,7 @@ _TABLE = [
 ]
 
 #: Base voice → its engine.
-_ENGINE = {"joe": "piper", "slt_hts": "festival", "slt": "flite", "rms": "flite", "kal16": "flite", "awb": "flite"}
+_ENGINE = {"joe": "piper", "slt_hts": "festival", "awb": "flite"}
 STOCK_VOICES: dict[str, StockVoice] = {}
 for _name, _base, _g, _age, _p, _f, _r, _range, _tone, _bio in _TABLE:
     _region = SCOTLAND if _base == "awb" else US

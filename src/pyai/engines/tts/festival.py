@@ -64,7 +64,7 @@ class FestivalProcess:
         self._command(f"({voice_fn})")
 
     def _command(self, expr: str) -> None:
-        """Run one Scheme expression and wait until Festival has finished it."""
+        """Run Scheme expressions and wait until Festival has finished them (one round trip)."""
         try:
             self._proc.stdin.write(f"{expr}\n(print {_DONE})\n")
             self._proc.stdin.flush()
@@ -78,8 +78,8 @@ class FestivalProcess:
         """Float32 mono audio of ``text`` spoken at ``rate`` (HTS's own speech-rate control), and its
         sample rate."""
         params = f'(list (list "-m" {_VOICE_FILE}) \'("-g" 0.0) \'("-b" 0.0) \'("-u" 0.5) (list "-r" {rate:.4f}))'
-        self._command(f"(set! hts_engine_params {params})")
-        self._command(f'(utt.save.wave (utt.synth (Utterance Text {scheme_string(text)})) "{self._out}" \'riff)')
+        utterance = f"(utt.synth (Utterance Text {scheme_string(text)}))"
+        self._command(f'(set! hts_engine_params {params})\n(utt.save.wave {utterance} "{self._out}" \'riff)')
         with wave.open(str(self._out)) as w:
             pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
             return pcm.astype(np.float32) / 32768.0, w.getframerate()

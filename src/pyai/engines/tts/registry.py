@@ -62,7 +62,8 @@ class EngineRouter:
 
 @cache
 def get_tts() -> EngineRouter:
-    """The process's engines; flite is checked at once (it is what most voices use)."""
+    """The process's engines; flite is checked at once (it runs in-process, the clones and designs
+    all use it, and a missing library should fail the start, not a request)."""
     router = EngineRouter()
     router.engine("flite")
     return router
