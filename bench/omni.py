@@ -1,7 +1,9 @@
 """Omni benchmark: a caller talks to an agent over ``/v1/omni`` and we time, as the caller hears it,
 
 - connect → first greeting audio byte;
-- voice-to-voice: end of the caller's speech → first byte of the agent's answer;
+- voice-to-voice: end of the caller's speech → first byte of the agent's answer, and its parts:
+  end of speech → the caller's final transcript (end of turn + STT), → the agent's first
+  sentence (brain), → its first audio byte (TTS and pacing);
 - barge-in: start of caller speech over the agent → the last agent audio byte before it stopped;
 
 with the embedded brain answering from a small knowledge base. Starts its own server; caller
@@ -43,7 +45,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def one_call(srv: Server, key: str, kb: str, turns: int) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"greeting": [], "voice_to_voice": [], "barge_in": []}
+    out: dict[str, list[float]] = {
+        "greeting": [],
+        "voice_to_voice": [],
+        "  speech end → caller.final": [],
+        "  speech end → agent.text": [],
+        "barge_in": [],
+    }
     url = f"{srv.ws_url}/v1/omni?rate={RATE}"
     clips = [pcm16(flite_wav(q), RATE) for q in QUESTIONS]
     t0 = time.monotonic()
@@ -83,6 +91,10 @@ async def one_call(srv: Server, key: str, kb: str, turns: int) -> dict[str, list
                 await ws.send(silence)
                 await asyncio.sleep(0.02)
             out["voice_to_voice"].append(first_audio - spoken_end)
+            final = next(e for e in events[mark:] if e["type"] == "caller.final")
+            text = next(e for e in events[mark:] if e["type"] == "agent.text")
+            out["  speech end → caller.final"].append(final["at"] - spoken_end)
+            out["  speech end → agent.text"].append(text["at"] - spoken_end)
             # barge in half a second into the answer
             await asyncio.sleep(0.5)
             mark = len(events)

@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import httpx
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from pyai.audio.encode import wav_header
 from pyai.text.wer import normalise_words
 from tests.media import flite_wav, pcm16, silence_pcm16
+from tests.omni_client import RATE, Session, call, run
 from tests.server import Server
 
-RATE = 16000
-FRAME_BYTES = RATE * 2 // 50  # 20 ms
 FAQ = """# Opening hours
 
 We are open Monday to Friday from nine in the morning until six in the evening.
@@ -38,69 +36,6 @@ def kb_id(sqlite_server: Server, key: str) -> str:
     kb = c.post("/v1/knowledge-bases", json={"name": "FAQ"}).json()["id"]
     c.post(f"/v1/knowledge-bases/{kb}/documents", files={"file": ("faq.md", FAQ.encode())}).raise_for_status()
     return kb
-
-
-class Session:
-    """A client of one call: every JSON event and the agent's audio, in arrival order."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.events: list[dict] = []
-        self.audio = bytearray()
-        self.before_audio: list[str] | None = None  # the event kinds received before the first audio byte
-        self.closed = asyncio.Event()
-
-    async def reader(self) -> None:
-        try:
-            async for message in self.ws:
-                if isinstance(message, bytes):
-                    if self.before_audio is None:
-                        self.before_audio = self.kinds()
-                    self.audio += message
-                else:
-                    self.events.append(json.loads(message))
-        except ConnectionClosed:
-            pass
-        self.closed.set()
-
-    def kinds(self) -> list[str]:
-        return [e["type"] for e in self.events]
-
-    async def until(self, kind: str, timeout: float = 90, after: int = 0) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [e for e in self.events[after:] if e["type"] == kind]
-            if found:
-                return found[0]
-            if self.closed.is_set():
-                break
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {kind} in {self.kinds()}")
-
-    async def say(self, pcm: bytes) -> None:
-        """Caller audio at real-time pace, 20 ms a frame."""
-        for i in range(0, len(pcm), FRAME_BYTES):
-            await self.ws.send(pcm[i : i + FRAME_BYTES])
-            await asyncio.sleep(0.02)
-
-
-async def call(srv: Server, key: str, body, path: str = "/v1/omni", first: dict | None = None, query: str = ""):  # noqa: ANN001
-    url = f"{srv.ws_url}{path}?rate={RATE}{'&' + query if query else ''}"
-    async with connect(url, subprotocols=[f"pyai-key.{key}"], max_size=None) as ws:
-        session = Session(ws)
-        if first is not None:
-            await ws.send(json.dumps(first))
-        reader = asyncio.create_task(session.reader())
-        try:
-            await body(session)
-            await asyncio.wait_for(session.closed.wait(), 60)  # every frame up to the close
-        finally:
-            reader.cancel()
-    return session, ws.close_code
-
-
-def run(coro):  # noqa: ANN001, ANN201
-    return asyncio.run(coro)
 
 
 def heard(srv: Server, key: str, pcm: bytes) -> str:

@@ -60,7 +60,7 @@ ANY_KEY = {("GET", "/v1/me"), ("GET", "/v1/models"), ("GET", "/v1/voices"), ("GE
 # Deleting a designed voice is voice design's business (issue #8 item 5), like clones are voice:clone's.
 EXCEPTIONS = {("DELETE", "/v1/voices/{id}"): "voice:design"}
 ALIAS = "/v2/omni/chat"
-UNBUILT = ("/v1/omni/calls", "/v1/omni/sessions", "/v1/realtime", "/v1/trace", "/v1/recap", "/v1/telephony")
+UNBUILT = ("/v1/realtime", "/v1/trace", "/v1/recap", "/v1/telephony")
 #: How a built WebSocket surface is ended politely.
 GOODBYE = {"/v1/audio/transcriptions/stream": "EOF"}
 

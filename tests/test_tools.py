@@ -4,8 +4,6 @@ a failing one), hosted knowledge search, the call log, and isolation between org
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import http.server
 import json
@@ -19,6 +17,7 @@ import pytest
 
 from tests.contract import assert_problem, validate
 from tests.server import Server
+from tests.signing import verify
 
 PREBUILT = {"end_call", "transfer_to_human", "send_dtmf", "play_hold", "collect", "knowledge_search"}
 ORDER_SCHEMA = {
@@ -26,15 +25,6 @@ ORDER_SCHEMA = {
     "properties": {"order_id": {"type": "string"}},
     "required": ["order_id"],
 }
-
-
-def verify(secret: str, header: str, raw_body: bytes, tolerance: int = 300) -> bool:
-    """docs/tools.md's receiver-side check, verbatim."""
-    parts = dict(p.split("=", 1) for p in header.split(","))
-    if abs(time.time() - int(parts["t"])) > tolerance:
-        return False  # replayed or badly delayed
-    expected = hmac.new(secret.encode(), f"{parts['t']}.".encode() + raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, parts["v1"])
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):

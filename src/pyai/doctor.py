@@ -117,6 +117,32 @@ def _stt_endpoint(settings: Settings) -> Check:
     return Check(name, status == 200, f"{settings.stt_base_url}: GET /models answered {status}", fix)
 
 
+def _brain(settings: Settings) -> Check:
+    """Omni's brain: the embedded one, or the OpenAI-compatible endpoint answering ``GET /models``
+    with our key (the key itself is never shown, nor a user:password in the URL)."""
+    import httpx
+
+    from pyai.omni.brains import EMBEDDED_SUMMARY, display_url
+
+    if not settings.llm_base_url:
+        return Check("brain: embedded", True, EMBEDDED_SUMMARY)
+    name, url = "brain: openai endpoint", display_url(settings.llm_base_url)
+    fix = "check PYAI_LLM_BASE_URL (…/v1), PYAI_LLM_API_KEY and PYAI_LLM_MODEL, or unset PYAI_LLM_BASE_URL"
+    headers = {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
+    try:
+        resp = httpx.get(settings.llm_base_url.rstrip("/") + "/models", headers=headers, timeout=5)
+    except httpx.HTTPError as e:
+        return Check(name, False, f"{url}: {type(e).__name__}", fix)
+    if resp.status_code != 200:
+        return Check(name, False, f"{url}: GET /models answered {resp.status_code}", fix)
+    try:
+        served = {m.get("id") for m in resp.json().get("data") or [] if isinstance(m, dict)}
+    except (ValueError, AttributeError):
+        served = set()
+    listed = "listed" if settings.llm_model in served else "not listed there (agents may still name others)"
+    return Check(name, True, f"{url}: GET /models answered 200; model {settings.llm_model} {listed}")
+
+
 def _engines(settings: Settings) -> list[Check]:
     checks = [_stt_model(settings)]  # pocketsphinx: the engine, or the streaming partials of the others
     if settings.stt_engine == "whisper":
@@ -130,6 +156,7 @@ def _engines(settings: Settings) -> list[Check]:
     checks.append(Check("tts: libflite", not missing, detail, "apt-get install flite (make setup does this)"))
     checks.append(_piper())
     checks.append(_festival())
+    checks.append(_brain(settings))
     return checks
 
 

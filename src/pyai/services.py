@@ -6,6 +6,7 @@ handlers all share one database pool, one blob store, one gateway and one job qu
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,7 @@ class Services:
 
     async def close(self) -> None:
         for extra in self.extras.values():  # engines with worker processes or pools
-            if callable(close := getattr(extra, "close", None)):
-                close()
+            if callable(close := getattr(extra, "close", None)) and inspect.isawaitable(closing := close()):
+                await closing  # an async client (the LLM brain's)
         await self.gateway.close()
         await self.db.dispose()

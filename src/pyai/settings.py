@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     stt_base_url: str | None = None
     stt_api_key: str | None = None
     stt_timeout_seconds: float = 60.0
+    # Omni's brain: an OpenAI-compatible chat-completions endpoint (``…/v1``; omni/llm_brain.py);
+    # unset = the embedded brain (intents and knowledge, no LLM). An agent's brain_model overrides llm_model.
+    llm_base_url: str | None = None
+    llm_api_key: str | None = Field(default=None, repr=False)
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = Field(default=20.0, gt=0)  # per request: connect, and each wait for more tokens
 
     # Speak: queued/running voice designs allowed per org, and on the whole server (all orgs).
     design_queue_limit: int = Field(default=16, ge=1)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from pyai.engines.catalog import model_catalog
 from pyai.hear.engine import partial_workers, stt_engine
+from pyai.omni.brains import describe_brain
 
 router = APIRouter(tags=["Models"])
 
@@ -16,6 +17,9 @@ async def list_models(request: Request) -> dict:
     built once: reading package versions costs more than the rest of the request."""
     services = request.app.state.services
     catalog = services.singleton(
-        "model_catalog", lambda: model_catalog(stt_engine(services), partial_workers(services).describe())
+        "model_catalog",
+        lambda: model_catalog(
+            stt_engine(services), partial_workers(services).describe(), describe_brain(services.settings)
+        ),
     )
     return {"object": "list", "data": catalog}

@@ -15,11 +15,17 @@ TELEPHONY_DESCRIPTION = (
     "a telephone-band filter measured no better (docs/benchmarks.md)."
 )
 
+OMNI_DESCRIPTION = (
+    "Voice agents (/v1/omni, /v1/realtime): pyai-hear listens, the brain answers, pyai-voice speaks. "
+    "engine.brain says which brain answers on this deployment."
+)
 
-def model_catalog(stt: SpeechToText, partials: dict) -> list[dict]:
+
+def model_catalog(stt: SpeechToText, partials: dict, brain: dict) -> list[dict]:
     """One entry per public model id; ``engine`` says honestly what runs it here (the STT engine
     describes itself: the model it loads, where the weights came from, their licence; ``partials``
-    is what gives streams their partials and ``speech_final``)."""
+    is what gives streams their partials and ``speech_final``; ``brain`` is what answers Omni
+    calls, ``pyai.omni.brains.describe_brain``)."""
     stt_engine = {**stt.describe(), "partials": partials}
     languages = list(stt.languages) if stt.languages is not None else ["as the upstream endpoint supports"]
     tts = {
@@ -67,4 +73,5 @@ def model_catalog(stt: SpeechToText, partials: dict) -> list[dict]:
         entry("pyai-hear", "hear", "Speech-to-text (batch and streaming).", stt_engine, languages=languages),
         entry("pyai-hear-telephony", "hear", TELEPHONY_DESCRIPTION, stt_engine, languages=languages),
         entry("pyai-voice", "speak", "Text-to-speech with 38 stock voices, cloning and design.", tts, languages=["en"]),
+        entry("pyai-omni-realtime", "omni", OMNI_DESCRIPTION, {"brain": brain}, languages=["en"]),
     ]

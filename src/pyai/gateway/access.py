@@ -12,6 +12,9 @@ row or a row has no route (``audit``). Where the contract leaves a scope implici
 - ``/v1/recap/calls`` is ``recap:read`` for every method, as the contract's table maps the path.
 - ``/v1/realtime`` takes ``omni:session``, or ``flow:session`` with ``model=pyai-flow-realtime``
   (legacy Flow keys); ``/v2/omni/chat`` is the deprecated alias of ``/v1/omni``.
+- An ephemeral session token (``POST /v1/omni/sessions``) is accepted only where a row says
+  ``session_token=True``: the Omni realtime sockets. Everywhere else it is refused with 403, even
+  where its ``omni:session`` scope would do (``/v1/agents``) or no scope is needed (``/v1/me``).
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from pyai.gateway.scopes import KNOWN_SCOPES
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """A key is required; ``scope`` (``None``: any active key) and, if ``billable``, the billing gate."""
+    """A key is required; ``scope`` (``None``: any active key) and, if ``billable``, the billing gate;
+    ``session_token``: an Omni session token may be used instead of a key."""
 
     scope: str | None = None
     billable: bool = False
     allow_suspended: bool = False
     scope_by_model: Mapping[str, str] = field(default_factory=dict)
+    session_token: bool = False
 
     def scope_for(self, model: str | None) -> str | None:
         """The scope a call needs; a few surfaces pick it by the ``model`` query parameter."""
@@ -42,6 +47,7 @@ NO_KEY = None
 ANY_KEY = Access()
 
 _OMNI = Access("omni:session")
+_OMNI_SOCKET = Access("omni:session", session_token=True)
 
 ACCESS: dict[tuple[str, str], Access | None] = {
     # Identity, models, the voice library: any active key; /v1/me also answers a suspended org.
@@ -71,9 +77,11 @@ ACCESS: dict[tuple[str, str], Access | None] = {
     ("GET", "/v1/voice/design/{id}"): Access("voice:design"),
     ("POST", "/v1/voice/design/{id}/save"): Access("voice:design"),
     # Omni: realtime sockets, agent profiles, tools, session tokens, hosted knowledge (extension)
-    ("GET", "/v1/omni"): _OMNI,
-    ("GET", "/v2/omni/chat"): _OMNI,
-    ("GET", "/v1/realtime"): Access("omni:session", scope_by_model={"pyai-flow-realtime": "flow:session"}),
+    ("GET", "/v1/omni"): _OMNI_SOCKET,
+    ("GET", "/v2/omni/chat"): _OMNI_SOCKET,
+    ("GET", "/v1/realtime"): Access(
+        "omni:session", scope_by_model={"pyai-flow-realtime": "flow:session"}, session_token=True
+    ),
     ("POST", "/v1/omni/sessions"): _OMNI,
     ("GET", "/v1/agents"): _OMNI,
     ("POST", "/v1/agents"): _OMNI,

@@ -4,7 +4,9 @@ A key is accepted from ``Authorization: Bearer``, ``x-api-key``, and on WebSocke
 ``pyai-key.<key>`` subprotocol or ``?api_key=`` (``?access_token=`` too on ``/v1/realtime``).
 The signature is checked first (no I/O); the key row and org are then read through a short TTL
 cache so a hot key costs no database round trip, while a revocation or suspension still takes
-effect within ``key_cache_seconds``. What each operation asks (scope, billing gate) is the
+effect within ``key_cache_seconds``. An ephemeral Omni session token
+(``pyai.gateway.session_tokens``) resolves through its parent key's row the same way, narrowed to
+what the token grants. What each operation asks (scope, billing gate) is the
 ``pyai.gateway.access`` table, applied to every route by the app-wide ``guard`` dependency.
 """
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from pyai.gateway import keys, scopes
+from pyai.gateway import keys, scopes, session_tokens
 from pyai.gateway.access import NO_KEY, access_for
 from pyai.gateway.billing import Billing
 from pyai.gateway.errors import ApiError
@@ -91,6 +93,8 @@ class Gateway:
                 "Missing API key: send 'Authorization: Bearer <key>' (or 'x-api-key'; "
                 "on WebSockets the 'pyai-key.<key>' subprotocol)."
             )
+        if session_tokens.is_session_token(token):
+            return await self._resolve_session_token(token)
         claims = keys.verify(self.secret, token)
         if claims is None:
             raise _unauthorized("Invalid API key.")
@@ -117,15 +121,72 @@ class Gateway:
             monthly_units=org.monthly_units,
         )
 
+    async def _resolve_session_token(self, token: str) -> Principal:
+        """A session token: signature and expiry without I/O, then its parent key's row (cached),
+        so a revoked or expired parent key takes its tokens with it."""
+        claims = session_tokens.verify(self.secret, token)
+        if claims is None:
+            raise _unauthorized("Invalid session token.")
+        now = now_ms()
+        if claims.expires_at <= now:
+            raise _unauthorized("Session token expired; mint a new one with POST /v1/omni/sessions.")
+        cached = await self._load(claims.key_id)
+        if cached is None or cached.row.org_id != claims.org_id or cached.row.env != claims.env:
+            raise _unauthorized("Invalid session token.")
+        row, org = cached.row, cached.org
+        if row.status != "active":
+            raise _unauthorized("The API key that minted this session token was revoked.")
+        if row.expires_at is not None and row.expires_at <= now:
+            raise _unauthorized("The API key that minted this session token expired.")
+        return Principal(
+            key_id=row.id,
+            org_id=row.org_id,
+            project_id=row.project_id,
+            env=row.env,
+            # what the token carries, as far as its parent key still grants it
+            scopes=tuple(s for s in claims.scopes if scopes.grants(row.scopes, s)),
+            status=row.status,
+            expires_at=claims.expires_at,
+            budget_cents=row.budget_cents,
+            daily_unit_cap=row.daily_unit_cap,
+            org_status=org.status,
+            plan=org.plan,
+            monthly_units=org.monthly_units,
+            token_id=claims.token_id,
+            token_origins=claims.origins,
+            token_label=claims.session_label,
+        )
+
     def allowed_origins(self, key_id: str) -> list[str] | None:
         cached = self._keys.peek(key_id)
         return cached.row.allowed_origins if cached else None
 
-    def check(self, p: Principal, conn: HTTPConnection, scope: str | None, *, allow_suspended: bool = False) -> None:
-        """Org status, origin allow-list and scope: 403s in the contract's wording."""
+    def check(
+        self,
+        p: Principal,
+        conn: HTTPConnection,
+        scope: str | None,
+        *,
+        allow_suspended: bool = False,
+        session_token: bool = False,
+    ) -> None:
+        """Org status, origin allow-list and scope: 403s in the contract's wording. A session token
+        is refused unless ``session_token`` (the operation takes one), and its upgrade must come
+        from one of its origins."""
+        if p.is_session_token and not session_token:
+            raise ApiError(
+                403,
+                "forbidden",
+                "insufficient_scope: a session token only opens an Omni realtime session "
+                "(the WebSocket at /v1/omni); use an API key for this operation.",
+                param=scope,
+            )
         if p.org_status != "active" and not allow_suspended:
             raise ApiError(403, "forbidden", f"org_suspended: organization {p.org_id} is suspended.")
         origin = conn.headers.get("origin")
+        if p.is_session_token and not session_tokens.origin_allowed(origin, p.token_origins):
+            said = f"Origin '{origin}' is" if origin else "An upgrade without an Origin header is"
+            raise ApiError(403, "origin_not_allowed", f"{said} not allowed for this session token.")
         allowed = self.allowed_origins(p.key_id)
         if origin and allowed and origin not in allowed:
             raise ApiError(403, "origin_not_allowed", f"Origin '{origin}' is not allow-listed for this key.")
@@ -139,11 +200,12 @@ class Gateway:
         *,
         billable: bool = False,
         allow_suspended: bool = False,
+        session_token: bool = False,
     ) -> Principal:
         """The whole gate for one request or upgrade, in contract order: 401, 403, 429, 402."""
         token, _ = credential_from(conn)
         p = await self.resolve(token)
-        self.check(p, conn, scope, allow_suspended=allow_suspended)
+        self.check(p, conn, scope, allow_suspended=allow_suspended, session_token=session_token)
         try:
             await self.rate.hit(p.key_id)
         except LimitsUnavailable:
@@ -179,6 +241,7 @@ async def guard(conn: HTTPConnection) -> None:
         access.scope_for(conn.query_params.get("model")),
         billable=access.billable,
         allow_suspended=access.allow_suspended,
+        session_token=access.session_token,
     )
 
 

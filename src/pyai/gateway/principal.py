@@ -19,7 +19,16 @@ class Principal:
     org_status: str
     plan: str
     monthly_units: int | None
+    # Set when the caller is an ephemeral Omni session token (pyai.gateway.session_tokens): the
+    # fields above are then its parent key's, except ``scopes`` and ``expires_at`` (the token's).
+    token_id: str | None = None
+    token_origins: tuple[str, ...] = ()
+    token_label: str | None = None
 
     @property
     def is_test(self) -> bool:
         return self.env == "test"
+
+    @property
+    def is_session_token(self) -> bool:
+        return self.token_id is not None

@@ -195,12 +195,18 @@ class StreamSession:
         """Decode one binary frame (PCM16 LE or G.711 at the negotiated rate, or one Opus packet)."""
         if self.opus is not None:
             return self.feed(self.opus.decode(data))
+        return self.feed_native(self.decode(data))
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """One PCM16 or G.711 frame as float samples at the negotiated rate (ValueError if torn)."""
         if self.options.encoding in G711:
-            samples = g711_decode(data, self.options.encoding)
-        elif len(data) % 2:
+            return g711_decode(data, self.options.encoding)
+        if len(data) % 2:
             raise ValueError(f"a PCM16 frame must hold whole 2-byte samples; got {len(data)} bytes (frame dropped)")
-        else:
-            samples = pcm16_to_float(data)
+        return pcm16_to_float(data)
+
+    def feed_native(self, samples: np.ndarray) -> Output:
+        """Feed float samples at the negotiated rate (the Omni engine cleans them of echo first)."""
         if self.resampler is not None:
             samples = self.resampler.process(samples)
         return self.feed(samples)

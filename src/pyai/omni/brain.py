@@ -4,8 +4,9 @@ No instruction-tuned language model ships in any package here, so the default br
 about what it is: it recognises a few call intents by their words (goodbye, a person, thanks),
 answers other questions from the agent's knowledge (the hosted knowledge base and/or the
 customer's ``kb_endpoint``, the same retrieval Cue uses) by reading the best passage, and says
-plainly when it does not know. An OpenAI-compatible model behind ``PYAI_LLM_BASE_URL`` is the
-brain for open conversation (issue #11; not built yet).
+plainly when it does not know. It uses the agent's tools by the caller's words, filling their
+arguments slot by slot (``pyai.omni.tool_planner``). An OpenAI-compatible model behind
+``PYAI_LLM_BASE_URL`` is the brain for open conversation (``pyai.omni.llm_brain``).
 """
 
 from __future__ import annotations
@@ -13,26 +14,20 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Protocol
 
+from pyai.omni.steps import CallTool, EndCall, Say, Step
+from pyai.omni.tool_planner import ToolPlanner, result_sentence
 
-@dataclass(frozen=True)
-class Say:
-    text: str
-
-
-@dataclass(frozen=True)
-class EndCall:
-    """Hang up once everything said so far has been heard."""
-
-
-Step = Say | EndCall
+__all__ = ["Brain", "CallTool", "EmbeddedBrain", "EndCall", "Say", "Step"]
 
 
 class Brain(Protocol):
-    def reply(self, messages: list[dict]) -> AsyncIterator[Step]:
-        """The agent's next turn for ``messages`` (OpenAI chat format, the caller's turn last)."""
+    def reply(self, messages: list[dict], tools: list[dict]) -> AsyncIterator[Step]:
+        """The agent's next steps for ``messages`` (OpenAI chat format: system, user, assistant,
+        assistant-with-``tool_calls`` and ``tool`` messages, newest last). ``tools`` are the
+        tools the agent may call, in the chat-completions format
+        ``{"type": "function", "function": {"name", "description", "parameters"}}``."""
         ...
 
 
@@ -43,7 +38,7 @@ _INTENTS = [
     ("thanks", re.compile(r"^\W*(thanks|thank you)\b[\w\s]{0,12}\W*$")),
 ]
 GOODBYE = "Thank you for calling. Goodbye!"
-PERSON = "I can't transfer calls yet, but I can take a message, or you can ask me another question."
+PERSON = "I can't transfer calls, but I can take a message, or you can ask me another question."
 THANKS = "You're welcome. Is there anything else I can help with?"
 DONT_KNOW = "I'm sorry, I don't have an answer to that. Could you ask it another way?"
 #: The answer is the passage sentence sharing the most words with the question (a voice answer is
@@ -59,12 +54,21 @@ Retrieve = Callable[[str], Awaitable[list[dict]]]
 
 
 class EmbeddedBrain:
-    """Intents, then retrieval; ``retrieve(query)`` returns ``[{content, score}]`` best first."""
+    """Intents, tools, then retrieval; ``retrieve(query)`` returns ``[{content, score}]`` best
+    first; ``side_effects`` says which tools only read (called at once) and which act (read back
+    for a yes first)."""
 
-    def __init__(self, retrieve: Retrieve) -> None:
+    def __init__(self, retrieve: Retrieve, side_effects: dict[str, str] | None = None) -> None:
         self.retrieve = retrieve
+        self.planner = ToolPlanner(side_effects or {})
 
-    async def reply(self, messages: list[dict]) -> AsyncIterator[Step]:
+    async def reply(self, messages: list[dict], tools: list[dict] | None = None) -> AsyncIterator[Step]:
+        tools = tools or []
+        if messages and messages[-1]["role"] == "tool":  # the tools it called have answered
+            for name, content in _tool_answers(messages):
+                if sentence := result_sentence(name, content):
+                    yield Say(sentence)
+            return
         said = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         words = said.lower()
         intent = next((name for name, pattern in _INTENTS if pattern.search(words)), None)
@@ -73,13 +77,33 @@ class EmbeddedBrain:
             yield EndCall()
             return
         if intent == "person":
-            yield Say(PERSON)
+            if any(t["function"]["name"] == "transfer_to_human" for t in tools):
+                yield CallTool("call_transfer", "transfer_to_human", {"reason": said[:200]})
+            else:
+                yield Say(PERSON)
             return
         if intent == "thanks":
             yield Say(THANKS)
             return
+        step = self.planner.step(said, tools)
+        if isinstance(step, CallTool):
+            yield step
+            return
+        if step is not None:
+            yield Say(step)
+            return
         answer = best_sentence(said, await self.retrieve(said))
         yield Say(answer or DONT_KNOW)
+
+
+def _tool_answers(messages: list[dict]) -> list[tuple[str, str]]:
+    """(tool name, answer) for the latest round: the ``tool`` messages after the last assistant
+    message with ``tool_calls``."""
+    i = len(messages)
+    while i and messages[i - 1]["role"] == "tool":
+        i -= 1
+    names = {c["id"]: c["function"]["name"] for c in messages[i - 1].get("tool_calls") or []} if i else {}
+    return [(names.get(m["tool_call_id"], "that"), m["content"]) for m in messages[i:]]
 
 
 def _content_words(text: str) -> set[str]:

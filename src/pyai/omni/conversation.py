@@ -13,6 +13,11 @@ a method here, and nothing here ever waits:
 - :class:`Synthesize` — speak one sentence; feed its audio with :meth:`Conversation.on_audio`
   (at the session's rate, piece by piece) and :meth:`Conversation.on_audio_done`.
 - :class:`Cancel` — drop the brain and TTS work of a turn that was interrupted.
+- :class:`RunTool` — run a server or hosted tool (and answer with :meth:`Conversation.on_tool_result`),
+  or, for a client tool or ``collect``, wait for its answer until the tool's timeout. Either way,
+  call :meth:`Conversation.on_tool_slow` once it has taken ``SLOW_TOOL_MS``: the agent then says a
+  short filler instead of leaving dead air. Engine tools (end_call, transfer_to_human, send_dtmf,
+  play_hold) act on the call here, at once.
 - :class:`Hangup` — the call is over (after the goodbye has been played).
 
 Agent audio waits in a queue the adapter drains at real time with :meth:`Conversation.pull`, so
@@ -25,6 +30,8 @@ memory keeps only the words the caller heard before the cut.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -36,6 +43,9 @@ from pyai.hear.streaming import RATE as LISTEN_RATE
 from pyai.hear.streaming import Output as HeardOutput
 from pyai.hear.streaming import StreamOptions, StreamSession
 from pyai.hear.streaming import Work as ListenWork
+from pyai.omni import tones
+from pyai.omni.echo import EchoGate, barge_floor_dbfs
+from pyai.omni.steps import CallTool
 
 #: Speech shorter than this can still be a backchannel; longer speech over the agent interrupts
 #: it without waiting for the words.
@@ -44,15 +54,27 @@ BACKCHANNEL_MAX_MS = 700
 BACKCHANNEL_WORDS = frozenset(
     "mm mhm mm-hm mmhm hmm uh-huh uh huh uhhuh yeah yep yes ok okay right sure alright got it i see".split()
 )
+#: A caller this far behind real time (the pacer's pulls) stopped streaming audio for a while.
+CALLER_GAP_MS = 500
+#: The window over which the caller's level is judged against the barge-in floor.
+LEVEL_WINDOW_MS = 200
 #: A brisk speaking pace, for the words heard of a sentence cut before all of it was made.
 WORDS_PER_SECOND = 3.0
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
-
-
-@dataclass(frozen=True)
-class Think:
-    turn_id: str
-    messages: list[dict]  # OpenAI chat format: the conversation so far, the caller's turn last
+#: A tool that has not answered after this long gets a filler sentence (no dead air).
+SLOW_TOOL_MS = 1000
+FILLER = "One moment."
+#: Brain → tools → brain rounds in one agent turn; the last round is offered no tools, so a model
+#: that keeps calling tools still has to answer.
+MAX_TOOL_ROUNDS = 4
+TRANSFER_ANNOUNCEMENT = "Connecting you to a member of our team now."
+HOLD_MESSAGE = "Please hold."
+DEFAULT_HOLD_CAP_S = 120
+_SPOKEN_DIGITS = {
+    **{w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())},
+    "oh": "0",
+    "o": "0",
+}
 
 
 @dataclass(frozen=True)
@@ -72,7 +94,45 @@ class Hangup:
     reason: str
 
 
-Work = ListenWork | Think | Synthesize | Cancel | Hangup
+@dataclass(frozen=True)
+class OfferedTool:
+    """A tool this call's agent may use. ``kind``: ``server`` (a signed webhook), ``hosted`` (run by
+    PyAI), ``client`` (the connected app runs it) or ``engine`` (call control, run here).
+    ``source`` is the stored or prebuilt tool the executor runs."""
+
+    name: str
+    kind: str
+    description: str = ""
+    parameters: dict = field(default_factory=lambda: {"type": "object", "properties": {}})
+    timeout_ms: int = 5000
+    side_effect: str = "read"
+    config: dict = field(default_factory=dict)  # the agent's settings for it (its binding)
+    source: object = None
+
+    def spec(self) -> dict:
+        """The tool as the chat-completions API offers it to a model."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+
+@dataclass(frozen=True)
+class Think:
+    turn_id: str
+    messages: list[dict]  # OpenAI chat format: the conversation so far, the caller's turn last
+    tools: list[dict] = field(default_factory=list)  # chat-completions tool specs the brain may call
+
+
+@dataclass(frozen=True)
+class RunTool:
+    call_id: str
+    tool: OfferedTool
+    arguments: dict
+    timeout_ms: int  # for a client tool or ``collect``: answer ``timeout`` after this long
+
+
+Work = ListenWork | Think | Synthesize | Cancel | RunTool | Hangup
 
 
 @dataclass
@@ -87,6 +147,9 @@ class Output:
         self.work += other.work
         return self
 
+    def __add__(self, other: Output) -> Output:
+        return Output(self.events + other.events, self.work + other.work)
+
 
 @dataclass
 class ConversationOptions:
@@ -97,6 +160,10 @@ class ConversationOptions:
     #: ("mm-hm") over the agent is an acknowledgment and the agent goes on; ``off`` treats it as
     #: any other speech (it interrupts).
     ack_mode: str = "auto"
+    #: The contract's ``barge_sensitivity`` (low/normal/high or a dBFS level): caller speech over
+    #: the agent quieter than its floor (a TV, a colleague) neither pauses nor interrupts it.
+    barge_sensitivity: str | float | None = "normal"
+    tools: list[OfferedTool] = field(default_factory=list)
     listen: StreamOptions = field(default_factory=StreamOptions)
 
 
@@ -111,12 +178,31 @@ class _Sentence:
 
 
 @dataclass
+class _ToolCall:
+    call_id: str
+    name: str
+    arguments: dict
+    tool: OfferedTool | None  # None: the brain named a tool it was not offered
+    turn_id: str
+    outcome: dict | None = None  # the ``tool`` message content once answered
+    collected: str = ""  # ``collect``: the keys so far
+
+
+@dataclass
 class _Turn:
     turn_id: str
     sentences: list[_Sentence] = field(default_factory=list)
     thinking: bool = True  # the brain may still send sentences
     hangup_after: str | None = None  # end the call with this reason once the turn has been heard
     started: bool = False  # agent.audio_start sent
+    calls: list[_ToolCall] = field(default_factory=list)  # this round's tool calls
+    rounds: int = 0  # brain → tools rounds so far
+    said_from: int = 0  # the first sentence of this round (earlier ones are in ``messages``)
+    filler_said: bool = False
+    final_round: bool = False  # end_call or a transfer: no more thinking after this round
+
+    def waiting(self) -> bool:
+        return any(c.outcome is None for c in self.calls)
 
     def played_ms(self, rate: int) -> int:
         return sum(s.pulled for s in self.sentences) * 1000 // rate
@@ -125,7 +211,7 @@ class _Turn:
         """What the caller heard: whole sentences played, and the played share of the one cut (of
         its length once made; while it is still being made, at a brisk speaking pace)."""
         words: list[str] = []
-        for s in self.sentences:
+        for s in self.sentences[self.said_from :]:  # earlier rounds are already in the messages
             if s.done and s.pulled >= s.made:
                 words += s.text.split()
                 continue
@@ -143,11 +229,21 @@ class Conversation:
         self.options = options
         options.listen.sample_rate = options.rate
         self.listener = StreamSession(options.listen)
+        self.echo = EchoGate(options.rate)
+        self.clock = 0  # samples of real time so far, counted by the adapter's pulls
+        self.barge_floor = barge_floor_dbfs(options.barge_sensitivity)
+        self.recent: deque[tuple[int, float]] = deque()  # the caller's latest chunks: (samples, energy)
+        self.peak_dbfs = -math.inf  # the loudest LEVEL_WINDOW_MS of the caller's current utterance
+        self.quiet_uid: str | None = None  # an utterance under the barge-in floor, over the agent
         self.messages: list[dict] = [{"role": "system", "content": options.persona}]
         self.turn: _Turn | None = None  # the agent turn being thought, made or played
         self.turns = 0
         self.paused_at_ms: int | None = None  # caller speech over the agent: the queue is held
         self.ended = False
+        self.tools = {tool.name: tool for tool in options.tools}
+        self.tool_specs = [tool.spec() for tool in options.tools]
+        self.calls: dict[str, _ToolCall] = {}  # tool calls not answered yet, by call id
+        self.collecting: _ToolCall | None = None  # a ``collect`` waiting for the caller's keys
 
     # ---- input -------------------------------------------------------------------------
     def start(self) -> Output:
@@ -161,16 +257,35 @@ class Conversation:
         return out
 
     def feed_caller(self, data: bytes) -> Output:
-        """One binary frame of caller audio (PCM16 at the session's rate)."""
+        """One binary frame of caller audio (PCM16 at the session's rate). The agent's own voice
+        coming back (a speakerphone) is taken out first, so it is neither speech nor a barge-in."""
+        behind = self.clock - self.echo.near_pos
+        if behind > self.options.rate * CALLER_GAP_MS // 1000:
+            self.echo.skip(behind)
+        samples = self.echo.clean(self.listener.decode(data))
         was_speaking = self.listener.utterance is not None
-        out = self.heard(self.listener.feed_bytes(data))
-        if not was_speaking and self.listener.utterance is not None:
-            out.events.insert(0, self._event("caller.speech_started", utterance_id=self.listener.utterance.uid))
+        if not was_speaking:
+            self.peak_dbfs = -math.inf
+        level = self._level(samples)
+        out = self.heard(self.listener.feed_native(samples))
+        utterance = self.listener.utterance
+        if utterance is None:
+            return out
+        self.peak_dbfs = max(self.peak_dbfs, level)
+        loud = self.barge_floor is None or self.peak_dbfs >= self.barge_floor
+        if not was_speaking:
+            out.events.insert(0, self._event("caller.speech_started", utterance_id=utterance.uid))
             if self._agent_audible():
-                self.paused_at_ms = self._t_ms()  # stop sending at once; decide when we know more
-        if self.paused_at_ms is not None and self.listener.utterance is not None:
-            if self._t_ms() - self.paused_at_ms > BACKCHANNEL_MAX_MS:
-                out += self._interrupt()
+                if loud:
+                    self.paused_at_ms = self._t_ms()  # stop sending at once; decide when we know more
+                else:
+                    self.quiet_uid = utterance.uid
+        elif self.quiet_uid == utterance.uid and loud:
+            self.quiet_uid = None  # the caller raised their voice: now it counts
+            if self._agent_audible():
+                self.paused_at_ms = self._t_ms()
+        if self.paused_at_ms is not None and self._t_ms() - self.paused_at_ms > BACKCHANNEL_MAX_MS:
+            out += self._interrupt()
         return out
 
     def heard(self, result: HeardOutput) -> Output:
@@ -183,6 +298,11 @@ class Conversation:
                     self._event("caller.partial", **_fields(event, "utterance_id", "text", "stable_text"))
                 )
             elif kind == "final":
+                if event.get("utterance_id") == self.quiet_uid and self.quiet_uid is not None:
+                    self.quiet_uid = None  # under the barge-in floor, over the agent: not the caller's turn
+                    fields = _fields(event, "utterance_id", "text")
+                    out.events.append(self._event("caller.final", **fields, ignored="below_barge_floor"))
+                    continue
                 out += self._caller_turn(event)
         return out
 
@@ -194,14 +314,91 @@ class Conversation:
         return self._add_sentence(turn, text.strip())
 
     def on_thought(self, turn_id: str, *, end_call: bool = False) -> Output:
-        """The brain is done with ``turn_id``; ``end_call`` hangs up once its last sentence is heard."""
+        """The brain is done with this round of ``turn_id``; ``end_call`` hangs up once its last
+        sentence is heard. With tool calls in the round, the brain is asked again once all of
+        them have answered."""
         turn = self.turn
         if turn is None or turn.turn_id != turn_id:
             return Output()
         turn.thinking = False
         if end_call:
             turn.hangup_after = "agent_end_call"
+        if turn.calls and not turn.waiting():
+            return self._next_round(turn)
         return self._maybe_finish()
+
+    def on_tool_call(self, turn_id: str, call: CallTool) -> Output:
+        """The brain calls a tool in ``turn_id``'s current round."""
+        turn = self.turn
+        if turn is None or turn.turn_id != turn_id:
+            return Output()
+        tool = self.tools.get(call.name)
+        tc = _ToolCall(call.call_id, call.name, call.arguments, tool, turn_id)
+        turn.calls.append(tc)
+        self.calls[tc.call_id] = tc
+        out = Output(
+            events=[
+                self._event(
+                    "tool_call",
+                    turn_id=turn_id,
+                    call_id=tc.call_id,
+                    name=tc.name,
+                    arguments=tc.arguments,
+                    kind=tool.kind if tool else "unknown",
+                )
+            ]
+        )
+        if tool is None:
+            out += self._answer(tc, "error", error=f"there is no tool named '{call.name}'")
+        elif tool.kind == "engine":
+            out += self._engine_tool(turn, tc)
+        else:
+            out.work.append(RunTool(tc.call_id, tool, tc.arguments, tool.timeout_ms))
+        return out
+
+    def on_tool_result(
+        self, call_id: str, status: str, result: object = None, error: str | None = None, *, from_app: bool = False
+    ) -> Output:
+        """A tool's answer: ``status`` ``ok`` with ``result``, or ``error``/``timeout`` with
+        ``error``. ``from_app``: the connected app sent it (a client tool), so it is not echoed."""
+        tc = self.calls.get(call_id)
+        if tc is None:
+            return Output()
+        if tc is self.collecting and status == "timeout" and tc.collected:
+            return self._answer(tc, "ok", {"digits": tc.collected, "complete": False})
+        return self._answer(tc, status, result, error, echo=not from_app)
+
+    def pending_tool(self, call_id: str) -> OfferedTool | None:
+        """The tool of a call still waiting for its answer (None once answered or unknown)."""
+        tc = self.calls.get(call_id)
+        return tc.tool if tc is not None else None
+
+    def on_tool_slow(self, call_id: str) -> Output:
+        """A tool is still running (the adapter asks every ``SLOW_TOOL_MS``): once the agent has
+        nothing left to say, fill the silence once with a short sentence."""
+        tc, turn = self.calls.get(call_id), self.turn
+        if tc is None or tc is self.collecting or turn is None or tc not in turn.calls or turn.filler_said:
+            return Output()
+        if any(s.audio or not s.done for s in turn.sentences):
+            return Output()  # the agent is still speaking: that is not dead air yet
+        turn.filler_said = True
+        return self._add_sentence(turn, FILLER)
+
+    def on_dtmf(self, keys: str) -> Output:
+        """Keypad presses from the caller: they answer a waiting ``collect``."""
+        out = Output(events=[self._event("caller.dtmf", digits=keys)])
+        tc = self.collecting
+        if tc is None:
+            return out
+        terminator = tc.arguments.get("terminator", "#")
+        want = tc.arguments.get("digits")
+        for key in keys:
+            if key == terminator:
+                return out + self._answer(tc, "ok", {"digits": tc.collected, "complete": True})
+            tc.collected += key
+            if want and len(tc.collected) >= want:
+                return out + self._answer(tc, "ok", {"digits": tc.collected, "complete": True})
+        return out
 
     def on_audio(self, turn_id: str, seq: int, samples: np.ndarray) -> None:
         """A piece of a sentence's audio (float32 at the session's rate)."""
@@ -221,6 +418,7 @@ class Conversation:
         """Up to ``n`` samples of agent audio to send now (none while caller speech holds it), and
         the events to send *before* them: a turn's ``agent.audio_start`` comes with its first
         audio, its ``agent.audio_end`` with the pull after its last."""
+        self.clock += n
         out = self._maybe_finish()  # a turn whose last audio went out on the previous pull ends first
         turn = self.turn
         if turn is None or self.paused_at_ms is not None:
@@ -241,6 +439,8 @@ class Conversation:
             if want == 0 or not (s.done and not s.audio):
                 break  # this sentence is still being made: nothing after it may play yet
         audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        if len(audio):
+            self.echo.played(audio)
         if len(audio) and not turn.started:
             turn.started = True
             out.events.append(self._event("agent.audio_start", turn_id=turn.turn_id))
@@ -266,11 +466,21 @@ class Conversation:
         return out
 
     # ---- internals -----------------------------------------------------------------------
+    def _level(self, samples: np.ndarray) -> float:
+        """The caller's level (dBFS) over the last ``LEVEL_WINDOW_MS``, this chunk included."""
+        self.recent.append((len(samples), float(np.dot(samples, samples))))
+        keep = self.options.rate * LEVEL_WINDOW_MS // 1000
+        while len(self.recent) > 1 and sum(n for n, _ in self.recent) - self.recent[0][0] >= keep:
+            self.recent.popleft()
+        n = sum(n for n, _ in self.recent)
+        energy = sum(e for _, e in self.recent)
+        return 10 * math.log10(energy / n) if n and energy > 0 else -math.inf
+
     def _t_ms(self) -> int:
         return self.listener.samples_seen * 1000 // LISTEN_RATE
 
-    def _event(self, kind: str, **fields: object) -> dict:
-        return {"type": kind, **fields, "t_ms": self._t_ms()}
+    def _event(self, event_type: str, /, **fields: object) -> dict:
+        return {"type": event_type, **fields, "t_ms": self._t_ms()}
 
     def _new_turn(self) -> _Turn:
         self.turns += 1
@@ -292,9 +502,115 @@ class Conversation:
         return turn.sentences[seq]
 
     def _agent_audible(self) -> bool:
-        """The agent has audio playing or about to play."""
+        """The agent has audio playing or about to play (a turn waiting on a tool, all of its
+        audio played, is not: caller speech then is simply the caller's next turn)."""
         turn = self.turn
-        return turn is not None and (turn.started or any(s.audio for s in turn.sentences))
+        return turn is not None and any(s.audio or (turn.started and not s.done) for s in turn.sentences)
+
+    def _add_audio(self, turn: _Turn, *pieces: np.ndarray) -> None:
+        """Audio the agent plays that is not speech (keypad tones, hold audio), in sentence order."""
+        sentence = _Sentence(len(turn.sentences), "", deque(pieces), made=sum(map(len, pieces)), done=True)
+        turn.sentences.append(sentence)
+
+    def _engine_tool(self, turn: _Turn, tc: _ToolCall) -> Output:
+        """Call control, done here and at once (``collect`` waits for the caller's keys)."""
+        assert tc.tool is not None
+        args, config, rate = tc.arguments, tc.tool.config, self.options.rate
+        out = Output()
+        if tc.name == "end_call":
+            turn.final_round, turn.hangup_after = True, "agent_end_call"
+            if (farewell := config.get("farewell")) and not any(s.text for s in turn.sentences):
+                out += self._add_sentence(turn, farewell)
+            return out + self._answer(tc, "ok", {"ending": True})
+        if tc.name == "transfer_to_human":
+            to = config.get("human_number")
+            turn.final_round, turn.hangup_after = True, "transfer"
+            out.events.append(
+                self._event("transfer", to=to, reason=args.get("reason", ""), summary=args.get("summary", ""))
+            )
+            out += self._add_sentence(turn, config.get("announcement") or TRANSFER_ANNOUNCEMENT)
+            return out + self._answer(tc, "ok", {"transferred_to": to})
+        if tc.name == "send_dtmf":
+            keys = str(args.get("digits", ""))
+            if not keys or any(k.upper() not in tones.KEYS and k not in tones.PAUSE_KEYS for k in keys):
+                return self._answer(tc, "error", error="digits: only 0-9, *, #, A-D, w and commas")
+            self._add_audio(turn, tones.dtmf(keys, rate, int(config.get("tone_ms") or 100)))
+            return self._answer(tc, "ok", {"sent": keys})
+        if tc.name == "play_hold":
+            cap = int(config.get("max_hold_seconds") or DEFAULT_HOLD_CAP_S)
+            seconds = max(1, min(int(args.get("seconds", 30)), cap))
+            out += self._add_sentence(turn, args.get("message") or config.get("hold_message") or HOLD_MESSAGE)
+            period = tones.hold_period(rate)
+            whole, rest = divmod(seconds * rate, len(period))
+            self._add_audio(turn, *([period] * whole), period[:rest])  # one period, referenced: no copies
+            return out + self._answer(tc, "ok", {"held_seconds": seconds})
+        if tc.name == "collect":
+            if self.collecting is not None:
+                out += self._answer(self.collecting, "error", error="a newer collect replaced this one")
+            self.collecting = tc
+            if prompt := args.get("prompt"):
+                out += self._add_sentence(turn, prompt)
+            timeout = int(args.get("timeout_ms") or tc.tool.timeout_ms)
+            out.work.append(RunTool(tc.call_id, tc.tool, args, timeout))
+            return out
+        return self._answer(tc, "error", error=f"the call engine cannot run '{tc.name}'")
+
+    def _answer(
+        self, tc: _ToolCall, status: str, result: object = None, error: str | None = None, *, echo: bool = True
+    ) -> Output:
+        """Settle a tool call; when it was the last one of its round, the brain goes on."""
+        if tc.outcome is not None:
+            return Output()
+        tc.outcome = {"status": status, "error": error} if error is not None else {"status": status, "result": result}
+        self.calls.pop(tc.call_id, None)
+        if self.collecting is tc:
+            self.collecting = None
+        out = Output()
+        if echo:
+            out.events.append(self._event("tool_result", call_id=tc.call_id, name=tc.name, **tc.outcome))
+        turn = self.turn
+        if turn is not None and tc in turn.calls:
+            if not turn.thinking and not turn.waiting():
+                out += self._next_round(turn)
+        elif turn is None and not self.ended:  # a collect answered after the caller spoke over its prompt
+            turn = self._new_turn()
+            turn.thinking, turn.calls = False, [tc]
+            out += self._next_round(turn)
+        return out
+
+    def _record_calls(self, calls: list[_ToolCall], said: str) -> None:
+        """The round's tool calls and answers in the messages, as the chat-completions API expects
+        them: the assistant message with ``tool_calls``, then one ``tool`` message per call."""
+        if not calls:
+            return
+        self.messages.append(
+            {
+                "role": "assistant",
+                "content": said or None,
+                "tool_calls": [
+                    {
+                        "id": c.call_id,
+                        "type": "function",
+                        "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+                    }
+                    for c in calls
+                ],
+            }
+        )
+        for c in calls:
+            self.messages.append({"role": "tool", "tool_call_id": c.call_id, "content": json.dumps(c.outcome)})
+
+    def _next_round(self, turn: _Turn) -> Output:
+        """Every call of the round has answered: remember them, and ask the brain again."""
+        said = " ".join(s.text for s in turn.sentences[turn.said_from :] if s.text)
+        self._record_calls(turn.calls, said)
+        turn.calls, turn.said_from = [], len(turn.sentences)
+        if turn.final_round:
+            return self._maybe_finish()
+        turn.rounds += 1
+        turn.thinking = True
+        tools = self.tool_specs if turn.rounds < MAX_TOOL_ROUNDS else []
+        return Output(work=[Think(turn.turn_id, list(self.messages), tools)])
 
     def _caller_turn(self, event: dict) -> Output:
         """A final transcript: a backchannel over the agent, an interruption, or the caller's turn."""
@@ -307,10 +623,18 @@ class Conversation:
             out += self._interrupt()
         if not text:
             return out
+        if (tc := self.collecting) is not None:
+            if digits := spoken_digits(text):  # the caller said the keys instead of typing them
+                return out + self._answer(tc, "ok", {"digits": digits, "complete": True, "spoken": True})
+            tc.outcome = {"status": "error", "error": "the caller spoke instead of entering keys"}
+            self.calls.pop(tc.call_id, None)
+            self.collecting = None
+            if self.turn is None or tc not in self.turn.calls:
+                self._record_calls([tc], "")
         out += self._stop_turn()  # the agent had started (or was about to): the caller's words win
         self.messages.append({"role": "user", "content": text})
         turn = self._new_turn()
-        out.work.append(Think(turn.turn_id, list(self.messages)))
+        out.work.append(Think(turn.turn_id, list(self.messages), self.tool_specs))
         return out
 
     def _stop_turn(self) -> Output:
@@ -318,9 +642,9 @@ class Conversation:
         turn = self.turn
         if turn is None:
             return Output()
-        if self._agent_audible():
+        if turn.started or self._agent_audible():
             return self._interrupt()
-        self.turn = None  # only thought of: nothing of it was heard
+        self._close_turn()  # only thought of: nothing of it was heard (its tool calls are remembered)
         return Output(work=[Cancel(turn.turn_id)])
 
     def _interrupt(self) -> Output:
@@ -337,17 +661,27 @@ class Conversation:
         )
 
     def _close_turn(self) -> str:
-        """Remember what the caller heard of the turn, end it, and return that text."""
+        """Remember what the caller heard of the turn, end it, and return that text. Tool calls
+        still running are remembered as cancelled (a ``collect`` keeps waiting for keys)."""
         turn, self.turn = self.turn, None
-        heard = turn.heard_text(self.options.rate) if turn else ""
-        if heard:
+        if turn is None:
+            return ""
+        heard = turn.heard_text(self.options.rate)
+        calls = [c for c in turn.calls if c is not self.collecting]
+        for c in calls:
+            if c.outcome is None:
+                c.outcome = {"status": "cancelled", "error": "the caller spoke before it answered"}
+                self.calls.pop(c.call_id, None)
+        if calls:
+            self._record_calls(calls, heard)
+        elif heard:
             self.messages.append({"role": "assistant", "content": heard})
         return heard
 
     def _maybe_finish(self) -> Output:
         """The turn is over once the brain is done and every sentence has been made and heard."""
         turn = self.turn
-        if turn is None or turn.thinking or not all(s.done and not s.audio for s in turn.sentences):
+        if turn is None or turn.thinking or turn.calls or not all(s.done and not s.audio for s in turn.sentences):
             return Output()
         out = Output()
         if turn.started:
@@ -363,6 +697,20 @@ class Conversation:
 
 def _fields(event: dict, *names: str) -> dict:
     return {k: event[k] for k in names if k in event}
+
+
+def spoken_digits(text: str) -> str:
+    """The keys in a caller's words when they are nothing but digits ("one two three four",
+    "1 2 3 4", "oh five"); "" otherwise, so a sentence that mentions a number is not taken as keys."""
+    keys = []
+    for word in re.findall(r"[a-z]+|\d+|[^\s\w]", text.lower().replace("'", "")):
+        if word.isdigit():
+            keys.append(word)
+        elif word in _SPOKEN_DIGITS:
+            keys.append(_SPOKEN_DIGITS[word])
+        elif word not in {",", ".", "-", "and", "is", "it", "its", "my", "pound", "hash", "the"}:
+            return ""
+    return "".join(keys)
 
 
 def _is_backchannel(text: str) -> bool:

@@ -48,6 +48,10 @@ class ToolFailure(Exception):
     """A call that produced no result; the message is safe to show the customer and to keep."""
 
 
+class ToolTimeout(ToolFailure):
+    """The tool did not answer within its ``timeout_ms``."""
+
+
 @dataclass(frozen=True)
 class ToolOutcome:
     tool_call_id: str
@@ -55,6 +59,7 @@ class ToolOutcome:
     result: Any
     error: str | None
     latency_ms: int
+    timed_out: bool = False
 
 
 async def execute(
@@ -71,7 +76,7 @@ async def execute(
         raise ValueError(f"{tool.execution} tools are run by the call engine or the app, not the executor")
     record_id, started_at = new_id("tc"), now_ms()
     started = time.perf_counter()
-    result, error = None, None
+    result, error, timed_out = None, None, False
     try:
         if problem := first_error(tool.input_schema, arguments, "arguments", quote_values=False):
             raise ToolFailure("{}: {}".format(*problem))
@@ -81,7 +86,28 @@ async def execute(
             result = await HOSTED[tool.name](services, org_id, arguments, agent_id)
     except ToolFailure as e:
         error = str(e)[:MAX_ERROR_CHARS]
+        timed_out = isinstance(e, ToolTimeout)
     latency_ms = round((time.perf_counter() - started) * 1000)
+    await record_call(
+        services, org_id, tool, record_id, started_at, error, latency_ms, agent_id=agent_id, call_id=call_id
+    )
+    return ToolOutcome(record_id, error is None, result, error, latency_ms, timed_out)
+
+
+async def record_call(
+    services,  # noqa: ANN001
+    org_id: str,
+    tool: AnyTool,
+    record_id: str,
+    started_at: int,
+    error: str | None,
+    latency_ms: int,
+    *,
+    agent_id: str | None,
+    call_id: str | None,
+) -> None:
+    """Add one call to the audit log (``GET /v1/tools/calls``): its outcome, never its data. The
+    call engine records client tools here too, which the app ran."""
     async with services.db.session() as s:
         s.add(
             ToolCall(
@@ -99,7 +125,6 @@ async def execute(
             )
         )
         await s.commit()
-    return ToolOutcome(record_id, error is None, result, error, latency_ms)
 
 
 async def _call_webhook(
@@ -133,7 +158,7 @@ async def _call_webhook(
                 allow_loopback=services.settings.test_mode,
             )
     except (TimeoutError, httpx.TimeoutException):
-        raise ToolFailure(f"the webhook did not answer within timeout_ms ({tool.timeout_ms} ms)") from None
+        raise ToolTimeout(f"the webhook did not answer within timeout_ms ({tool.timeout_ms} ms)") from None
     except UnsafeUrlError as e:
         raise ToolFailure(f"webhook call refused: {e}") from None
     except httpx.HTTPError as e:

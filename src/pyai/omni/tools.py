@@ -49,7 +49,8 @@ NULLABLE = frozenset({"webhook_url", "auth_header", "auth_secret"})
 
 AnyTool = Tool | PrebuiltTool
 #: What a model calls a function by (OpenAI's function-name rule).
-ToolName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
+TOOL_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+ToolName = Annotated[str, StringConstraints(pattern=TOOL_NAME_PATTERN)]
 HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")]
 #: A header value: printable ASCII, so it cannot smuggle a line break into the request.
 HeaderValue = Annotated[str, StringConstraints(pattern=r"^[\t\x20-\x7e]{1,4096}$")]

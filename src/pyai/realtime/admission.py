@@ -63,24 +63,36 @@ async def reject_limits_unavailable(ws: WebSocket) -> None:
 @contextlib.asynccontextmanager
 async def leased(ws: WebSocket, principal: Principal) -> AsyncIterator[Callable[[], Awaitable[None]] | None]:
     """Hold a realtime-session lease for an admitted caller and accept; yields the lease's early
-    ``release`` (call it before the closing frame), or ``None`` after rejecting."""
+    ``release`` (call it before the closing frame), or ``None`` after rejecting.
+
+    The lease counts against the key's cap of concurrent sessions; a session token (whose
+    principal is its parent key) also takes the token's own lease, capped at one session.
+    """
     gateway = gateway_of(ws)
-    bucket = f"realtime:{principal.key_id}"
-    try:
-        lease = await gateway.concurrency.try_acquire(bucket, gateway.settings.realtime_concurrency)
-    except LimitsUnavailable:
-        await reject_limits_unavailable(ws)
-        yield None
-        return
-    if lease is None:
-        await reject(
-            ws,
-            "concurrency_limit_exceeded",
-            f"This key already has {gateway.settings.realtime_concurrency} concurrent realtime sessions open.",
-            CLOSE_OVER_LIMIT,
-        )
-        yield None
-        return
-    async with gateway.concurrency.hold(bucket, lease) as release:
+    cap = gateway.settings.realtime_concurrency
+    caps = []  # (bucket, cap, why a session over it is refused)
+    if principal.token_id is not None:
+        refusal = "This session token is already in use: it opens one session at a time."
+        caps.append((f"session-token:{principal.token_id}", 1, refusal))
+    caps.append((f"realtime:{principal.key_id}", cap, f"This key already has {cap} concurrent realtime sessions open."))
+    async with contextlib.AsyncExitStack() as held:
+        releases = []
+        for bucket, limit, refusal in caps:
+            try:
+                lease = await gateway.concurrency.try_acquire(bucket, limit)
+            except LimitsUnavailable:
+                await reject_limits_unavailable(ws)
+                yield None
+                return
+            if lease is None:
+                await reject(ws, "concurrency_limit_exceeded", refusal, CLOSE_OVER_LIMIT)
+                yield None
+                return
+            releases.append(await held.enter_async_context(gateway.concurrency.hold(bucket, lease)))
+
+        async def release() -> None:
+            for one in reversed(releases):
+                await one()
+
         await ws.accept(subprotocol=credential_from(ws)[1])
         yield release

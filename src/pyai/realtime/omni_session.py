@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import deque
@@ -31,13 +32,28 @@ from pyai.hear.engine import stt_engine
 from pyai.hear.streaming import Output as HeardOutput
 from pyai.hear.streaming import StreamOptions
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
-from pyai.omni.brain import Brain, EmbeddedBrain, EndCall, Say
-from pyai.omni.conversation import Cancel, Conversation, ConversationOptions, Hangup, Output, Synthesize, Think
+from pyai.omni.brain import Brain, CallTool, EndCall, Say
+from pyai.omni.brains import build_brain
+from pyai.omni.call_record import CallRecorder
+from pyai.omni.call_tools import call_tools
+from pyai.omni.conversation import (
+    SLOW_TOOL_MS,
+    Cancel,
+    Conversation,
+    ConversationOptions,
+    Hangup,
+    OfferedTool,
+    Output,
+    RunTool,
+    Synthesize,
+    Think,
+)
+from pyai.omni.tool_executor import execute, record_call
 from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, close_code_for, leased, reject
 from pyai.realtime.listening import Listening
 from pyai.speak.library import resolve_voice
 from pyai.speak.synthesis import tts_engine
-from pyai.store.ids import new_id
+from pyai.store.ids import new_id, now_ms
 from pyai.store.omni_models import Agent
 from pyai.store.tenancy import owned
 
@@ -48,8 +64,23 @@ RATES = (8000, 16000, 24000)
 FRAME_MS = 20
 MAX_FRAME_BYTES = 1 << 20
 CONFIGURE_FIELDS = frozenset(
-    {"type", "voice", "persona", "greeting", "kb_endpoint", "knowledge_base_id", "ack_mode", "seed", "temperature"}
+    {
+        "type",
+        "voice",
+        "persona",
+        "greeting",
+        "kb_endpoint",
+        "knowledge_base_id",
+        "ack_mode",
+        "barge_sensitivity",
+        "tools",
+        "recordings_enabled",
+        "consent_line",
+        "seed",
+        "temperature",
+    }
 )
+DTMF_KEYS = frozenset("0123456789*#ABCD")
 DEFAULT_GREETING = "Hello! How can I help you today?"
 ACK_MODES = ("auto", "always", "off")
 DEPRECATION_NOTICE = {
@@ -84,6 +115,11 @@ class _Call:
         self.rate, self.deprecated = rate, deprecated
         self.label: str | None = None
         self.agent_id: str | None = None  # the profile the label named
+        self.bindings: list[dict] = []  # the profile's tool bindings
+        self.call_id: str | None = None  # the call record's id (tool calls are logged under it)
+        self.recorder: CallRecorder | None = None  # the call record (and recording), once configured
+        self.recordings_enabled = False
+        self.tool_started: dict[str, tuple[float, int]] = {}  # client tool calls: (monotonic, unix ms)
         self.voice: VoiceSpec | None = None
         self.voice_id = ""
         self.seed: int | None = None
@@ -111,7 +147,11 @@ class _Call:
             return
         async with self.emit_lock:
             for event in out.events:
+                if self.recorder is not None:
+                    self.recorder.stamp(event)  # call.ended gets call_id and duration_ms
                 await self.ws.send_json(event)
+                if self.recorder is not None:
+                    self.recorder.on_event(event)
         assert self.tasks is not None and self.listening is not None
         for work in out.work:
             if isinstance(work, Think):
@@ -123,6 +163,8 @@ class _Call:
                 self.cancelled.add(work.turn_id)
                 if task := self.thinking.pop(work.turn_id, None):
                     task.cancel()
+            elif isinstance(work, RunTool):
+                self.tasks.create_task(self._run_tool(work))
             elif isinstance(work, Hangup):
                 self.hung_up.set()
             else:
@@ -136,13 +178,71 @@ class _Call:
     async def _think(self, work: Think) -> None:
         assert self.conv is not None and self.brain is not None
         end_call = False
-        async for step in self.brain.reply(work.messages):
+        async for step in self.brain.reply(work.messages, work.tools):
             if isinstance(step, Say):
                 await self.apply(self.conv.on_sentence(work.turn_id, step.text))
+            elif isinstance(step, CallTool):
+                await self.apply(self.conv.on_tool_call(work.turn_id, step))
             elif isinstance(step, EndCall):
                 end_call = True
         self.thinking.pop(work.turn_id, None)
         await self.apply(self.conv.on_thought(work.turn_id, end_call=end_call))
+
+    async def _run_tool(self, work: RunTool) -> None:
+        """Run a server or hosted tool; for every kind, let the conversation fill dead air each
+        ``SLOW_TOOL_MS`` it is still waiting; a client tool or ``collect`` times out when due."""
+        assert self.conv is not None and self.tasks is not None
+        runs_here = work.tool.kind in ("server", "hosted")
+        if runs_here:
+            self.tasks.create_task(self._execute(work))
+        else:
+            self.tool_started[work.call_id] = (time.monotonic(), now_ms())
+        started = time.monotonic()
+        deadline = started + work.timeout_ms / 1000
+        next_slow = started + SLOW_TOOL_MS / 1000
+        while self.conv.pending_tool(work.call_id) is not None:
+            now = time.monotonic()
+            if not runs_here and now >= deadline:
+                error = f"no answer within timeout_ms ({work.timeout_ms} ms)"
+                await self.apply(self.conv.on_tool_result(work.call_id, "timeout", error=error))
+                await self._record_client_call(work.call_id, work.tool, error)
+                return
+            if now >= next_slow:
+                next_slow = now + SLOW_TOOL_MS / 1000
+                await self.apply(self.conv.on_tool_slow(work.call_id))
+            await asyncio.sleep(max(0.0, min(next_slow, deadline if not runs_here else next_slow) - now))
+
+    async def _execute(self, work: RunTool) -> None:
+        assert self.conv is not None
+        outcome = await execute(
+            self.services,
+            self.principal.org_id,
+            work.tool.source,
+            work.arguments,
+            agent_id=self.agent_id,
+            call_id=self.call_id,
+        )
+        status = "ok" if outcome.ok else "timeout" if outcome.timed_out else "error"
+        await self.apply(self.conv.on_tool_result(work.call_id, status, outcome.result, outcome.error))
+
+    async def _record_client_call(self, call_id: str, tool: OfferedTool, error: str | None) -> None:
+        """A registered client tool's call goes in the audit log like a server tool's (inline
+        client tools of a configure frame have no id to log under)."""
+        started = self.tool_started.pop(call_id, None)
+        if started is None or tool.source is None:
+            return
+        latency_ms = round((time.monotonic() - started[0]) * 1000)
+        await record_call(
+            self.services,
+            self.principal.org_id,
+            tool.source,
+            new_id("tc"),
+            started[1],
+            error,
+            latency_ms,
+            agent_id=self.agent_id,
+            call_id=self.call_id,
+        )
 
     async def _speech_lane(self) -> None:
         """One sentence at a time, in order: TTS at 24 kHz → the session's rate → the queue."""
@@ -180,8 +280,11 @@ class _Call:
             audio, out = self.conv.pull(frame)
             await self.apply(out)  # the events that go before this audio (agent.audio_start)
             if len(audio):
+                pcm = float_to_pcm16(audio).tobytes()
                 async with self.emit_lock:
-                    await self.ws.send_bytes(float_to_pcm16(audio).tobytes())
+                    await self.ws.send_bytes(pcm)
+                if self.recorder is not None:
+                    self.recorder.on_agent_audio(pcm)
             now = time.monotonic()
             if now >= next_check:
                 next_check = now + 1.0
@@ -207,6 +310,7 @@ class _Call:
         if agent is None:
             return {}
         self.agent_id = agent.id
+        self.bindings = agent.tools or []
         fields = {
             "voice": agent.voice_id,
             "persona": agent.persona_system_prompt,
@@ -214,6 +318,10 @@ class _Call:
             "ack_mode": agent.ack_mode,
             "kb_endpoint": agent.kb_endpoint,
             "knowledge_base_id": agent.knowledge_base_id,
+            "recordings_enabled": agent.recordings_enabled,
+            "consent_line": agent.consent_line,
+            "brain_model": agent.brain_model,
+            "barge_sensitivity": agent.barge_sensitivity,
         }
         return {k: v for k, v in fields.items() if v is not None}
 
@@ -251,17 +359,41 @@ class _Call:
         for name, value in (("greeting", greeting), ("persona", persona)):
             if value is not None and (not isinstance(value, str) or len(value) > 4000):
                 raise ValueError(f"{name}: expected a string of at most 4000 characters")
+        recording, consent = frame.get("recordings_enabled", False), frame.get("consent_line")
+        if not isinstance(recording, bool):
+            raise ValueError("recordings_enabled: expected true or false")
+        if consent is not None and (not isinstance(consent, str) or len(consent) > 500):
+            raise ValueError("consent_line: expected a string of at most 500 characters")
+        self.recordings_enabled = recording
+        if recording and consent and consent.strip():  # spoken first, before the greeting
+            consent = consent.strip() if consent.strip()[-1] in ".!?" else consent.strip() + "."
+            greeting = f"{consent} {greeting or ''}".strip()
+        tools = await call_tools(self.services, self.principal.org_id, self.bindings, frame.get("tools"))
         options = ConversationOptions(
             rate=self.rate,
             greeting=greeting or None,
             ack_mode=ack_mode,
+            barge_sensitivity=frame.get("barge_sensitivity", "normal"),
+            tools=tools,
             listen=StreamOptions(sample_rate=self.rate, lookahead=stt_engine(self.services).forces_prefix),
         )
         if persona:
             options.persona = persona
         self.conv = Conversation(options)
         grounding = self.grounding
-        self.brain = EmbeddedBrain(lambda query: ground(self.services, self.principal.org_id, grounding, query))
+        temperature = frame.get("temperature")
+        if temperature is not None and (
+            isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 <= temperature <= 2
+        ):
+            raise ValueError("temperature: expected a number from 0 to 2")
+        self.brain = build_brain(
+            self.services,
+            model=frame.get("brain_model"),
+            retrieve=lambda query: ground(self.services, self.principal.org_id, grounding, query),
+            temperature=temperature,
+            seed=seed,
+            side_effects={tool.name: tool.side_effect for tool in tools},
+        )
 
     async def _first_frame(self) -> dict | None:
         """A configure frame sent within 200 ms of the upgrade, else None; any other first frame is
@@ -296,6 +428,8 @@ class _Call:
                 except ValueError as e:
                     await self._soft_error("invalid_audio", str(e))
                     continue
+                if self.recorder is not None:
+                    self.recorder.on_caller_audio(data)
                 await self.apply(out)
             elif (text := message.get("text")) is not None and not await self._control(text):
                 return
@@ -317,11 +451,39 @@ class _Call:
             await self.heard(HeardOutput(events=[typed]))
         elif kind == "playback" and isinstance(frame.get("played_ms"), int):
             self.conv.on_played(frame["played_ms"])
+        elif kind == "tool_result":
+            await self._client_tool_result(frame)
+        elif kind == "dtmf":
+            digits = frame.get("digits")
+            if not isinstance(digits, str) or not 0 < len(digits) <= 32 or not set(digits.upper()) <= DTMF_KEYS:
+                await self._soft_error("invalid_frame", "dtmf.digits: 1-32 keys of 0-9, *, #, A-D")
+            else:
+                await self.apply(self.conv.on_dtmf(digits.upper()))
         else:
             await self._soft_error(
-                "invalid_frame", 'text frames are JSON {"type": "text"|"playback"|"end"} (configure only first)'
+                "invalid_frame",
+                'text frames are JSON {"type": "text"|"playback"|"tool_result"|"dtmf"|"end"} (configure only first)',
             )
         return True
+
+    async def _client_tool_result(self, frame: dict) -> None:
+        """The app's answer to a ``tool_call`` of a client tool."""
+        assert self.conv is not None
+        call_id = frame.get("call_id")
+        tool = self.conv.pending_tool(call_id) if isinstance(call_id, str) else None
+        if tool is None or tool.kind != "client":
+            await self._soft_error("unknown_call_id", "tool_result.call_id: no client tool call is waiting for it")
+            return
+        error = frame.get("error")
+        if error is not None:
+            error = (error if isinstance(error, str) else json.dumps(error))[:500]
+            out = self.conv.on_tool_result(call_id, "error", error=error, from_app=True)
+        else:
+            out = self.conv.on_tool_result(call_id, "ok", frame.get("result"), from_app=True)
+        await self.apply(out)
+        if self.recorder is not None:  # the app's own answer is not echoed as a tool_result event
+            self.recorder.on_tool_result(call_id, "ok" if error is None else "error")
+        await self._record_client_call(call_id, tool, error)
 
     async def _soft_error(self, code: str, message: str) -> None:
         async with self.emit_lock:
@@ -347,6 +509,17 @@ class _Call:
             await self.close_with("invalid_config", e.detail, CLOSE_POLICY)
             raise _Closed from None
         assert self.conv is not None
+        self.recorder = CallRecorder(
+            self.services,
+            self.principal.org_id,
+            session_label=self.label,
+            agent_id=self.agent_id,
+            rate=self.rate,
+            started=self.started,
+            recording=self.recordings_enabled,
+        )
+        self.call_id = self.recorder.call_id
+        await self.recorder.start()
         async with asyncio.TaskGroup() as tasks:
             self.tasks = tasks
             self.listening = Listening(self.conv.listener, self.services, self.heard, tasks)
@@ -358,6 +531,7 @@ class _Call:
             ready = self.conv.start()
             ready.events[0].update(
                 session_id=new_id("omni"),
+                call_id=self.call_id,
                 agent_id=self.agent_id,
                 voice=self.voice_id,
                 format="pcm16",
@@ -377,6 +551,8 @@ class _Call:
             raise _Closed
 
     async def close_with(self, code: str, message: str, close_code: int) -> None:
+        if self.recorder is not None and close_code == CLOSE_ENGINE_ERROR:
+            self.recorder.fail(message)
         await self.finish(graceful=False)
         await reject(self.ws, code, message, close_code)
 
@@ -401,6 +577,8 @@ class _Call:
                     }
                 )
                 await self.ws.close(CLOSE_NORMAL)
+        if self.recorder is not None:  # after the close: the caller never waits for the record
+            await self.recorder.finish()
 
 
 async def omni_session(ws: WebSocket, principal: Principal, *, deprecated: bool = False) -> None:
@@ -410,6 +588,10 @@ async def omni_session(ws: WebSocket, principal: Principal, *, deprecated: bool 
             return
         try:
             label, rate = parse_params(dict(ws.query_params))
+            if principal.token_label is not None:  # a session token minted with a label is bound to it
+                if label not in (None, principal.token_label):
+                    raise ValueError("session_label: this session token was minted for another session_label")
+                label = principal.token_label
         except ValueError as e:
             await reject(ws, "invalid_request", str(e), CLOSE_POLICY)
             return

@@ -93,3 +93,43 @@ class ToolCall(Base):
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
 
     __table_args__ = (Index("ix_tool_calls_org_created", "org_id", "created_at"),)
+
+
+class OmniCall(Base):
+    """One ``/v1/omni`` session's record: written when the session opens (``in_progress``), kept
+    alive by a heartbeat (``updated_at``) while it runs, and completed when it ends. The transcript
+    (``turns``) and the tool outcomes are JSON lists on the row: a call's record is read and written
+    whole, never paged. Tool arguments and results are never stored (as in ``tool_calls``)."""
+
+    __tablename__ = "omni_calls"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(40))
+    agent_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    session_label: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    #: ``in_progress`` (an extension: the contract's enum has only the two ended states),
+    #: ``completed`` or ``failed``.
+    status: Mapped[str] = mapped_column(String(16))
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rate: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[int] = mapped_column(BigInteger)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: ``[{speaker, text, start_ms, end_ms, interrupted}]``, times on the session's clock.
+    turns: Mapped[list[Any]] = mapped_column(JSON)
+    #: ``[{tool_call_id, name, kind, status, latency_ms, at_ms}]``.
+    tools: Mapped[list[Any]] = mapped_column(JSON)
+    recording_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: ``{status, data, missing}`` once the post-call extraction job ran (``pending`` before).
+    extraction: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    #: The heartbeat: a live session rewrites it every ~30 s, so a record left ``in_progress`` by
+    #: a crashed replica is recognisable (``pyai.omni.call_record.reap_stale``).
+    updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+
+    __table_args__ = (
+        Index("ix_omni_calls_org_created", "org_id", "created_at"),
+        Index("ix_omni_calls_org_label", "org_id", "session_label", "created_at"),
+        Index("ix_omni_calls_status_updated", "status", "updated_at"),
+    )

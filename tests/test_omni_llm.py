@@ -1,0 +1,79 @@
+"""An Omni call whose brain is an OpenAI-compatible model (a scripted server speaking the real
+SSE wire format): the persona and the agent's tools reach the model, its streamed sentences are
+spoken as they arrive, and its ``collect`` call gathers the caller's keypad digits, which go back
+to the model as the tool's answer in the chat-completions shape."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import start_server
+from tests.llm_server import ScriptedLLM, call_args, call_start, say
+from tests.omni_client import Session, call, run
+from tests.server import Server
+
+PERSONA = "You are the billing line of Acme Power. Be brief."
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedLLM]:
+    with ScriptedLLM() as scripted:
+        yield scripted
+
+
+@pytest.fixture(scope="module")
+def llm_server(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Server]:
+    env = {"PYAI_LLM_BASE_URL": llm.url, "PYAI_LLM_MODEL": "scripted-model", "PYAI_LLM_API_KEY": "sk-test"}
+    srv, _ = start_server(tmp_path_factory.mktemp("srv-llm"), "sqlite", env)
+    yield srv
+    srv.stop()
+
+
+def test_the_model_speaks_calls_collect_and_hears_the_keys(llm_server: Server, llm: ScriptedLLM) -> None:
+    key = llm_server.create_key(scopes="omni:*")["api_key"]
+    c = httpx.Client(base_url=llm_server.url, headers=llm_server.headers(key), timeout=30)
+    agent = c.post(
+        "/v1/agents",
+        json={
+            "name": "Billing",
+            "greeting": "",
+            "persona_system_prompt": PERSONA,
+            "tools": [{"tool_id": "tool_collect"}, {"tool_id": "tool_end_call"}],
+        },
+    )
+    assert agent.status_code == 201, agent.text
+    prompt = "Please type your account number, then press pound."
+    arguments = json.dumps({"prompt": prompt, "digits": 8})
+    llm.stream(*say("Sure, I can help with th", "at. "), call_start(0, "call_acct", "collect"), call_args(0, arguments))
+    llm.stream(*say("Thanks. Account 1234 is paid in full. Anything else?"))
+
+    async def body(s: Session) -> None:
+        await s.until("session.ready")
+        mark = len(s.events)
+        await s.ws.send(json.dumps({"type": "text", "text": "I'd like to pay my bill."}))
+        collect = await s.until("tool_call", after=mark)
+        assert collect["name"] == "collect" and collect["kind"] == "engine"
+        said = [e["text"] for e in s.events[mark:] if e["type"] == "agent.text"]
+        assert said[:1] == ["Sure, I can help with that."]
+        assert (await s.until("agent.text", after=s.events.index(collect)))["text"] == prompt
+        await s.ws.send(json.dumps({"type": "dtmf", "digits": "12"}))
+        await s.ws.send(json.dumps({"type": "dtmf", "digits": "34#"}))
+        result = await s.until("tool_result", after=mark)
+        assert result["status"] == "ok" and result["result"]["digits"] == "1234"
+        answer = await s.until("agent.text", after=s.events.index(result))
+        assert answer["text"] == "Thanks."
+        await s.ws.send(json.dumps({"type": "end"}))
+
+    _, code = run(call(llm_server, key, body, query=f"session_label={agent.json()['agent_id']}"))
+    assert code == 1000
+    first, second = llm.requests[-2:]
+    assert first.body["model"] == "scripted-model" and first.body["stream"] is True
+    assert first.body["messages"][0] == {"role": "system", "content": PERSONA}
+    assert {t["function"]["name"] for t in first.body["tools"]} == {"collect", "end_call"}
+    assistant, tool = second.body["messages"][-2:]
+    assert assistant["tool_calls"][0]["id"] == "call_acct"
+    assert tool["tool_call_id"] == "call_acct" and json.loads(tool["content"])["result"]["digits"] == "1234"
