@@ -9,7 +9,11 @@
 with the embedded brain answering from a small knowledge base. Starts its own server; caller
 speech is flite's voice at real-time pace (20 ms frames).
 
-Usage: ``.venv/bin/python bench/omni.py [--turns 10]``
+Times count from the caller's speech itself (its first and last sample above -40 dBFS in the
+clip), not from the clip's edges. ``--calls N`` holds N calls at once (staggered by a second) to
+see how many one machine sustains with the latencies held.
+
+Usage: ``.venv/bin/python bench/omni.py [--turns 10] [--calls 1]``
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from datetime import date
 from pathlib import Path
 
 import httpx
+import numpy as np
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,6 +42,28 @@ RATE = 16000
 FRAME = RATE * 2 // 50
 FAQ = "# Hours\n\nOn Saturday the store opens at ten and closes at four. We are closed on Sunday.\n"
 QUESTIONS = ["What time does the store open on Saturday?", "Are you open on Sunday?"]
+
+
+def speech_span(clip: bytes) -> tuple[float, float]:
+    """(first, last) second of the clip where the voice is above -40 dBFS."""
+    samples = np.abs(np.frombuffer(clip, dtype=np.int16))
+    loud = np.nonzero(samples > 32768 * 10 ** (-40 / 20))[0]
+    return loud[0] / RATE, loud[-1] / RATE
+
+
+async def send_clip(ws, clip: bytes, marks: tuple[float, float]) -> tuple[float, float]:  # noqa: ANN001
+    """Send ``clip`` at real-time pace; the monotonic times its speech started and ended."""
+    start = end = 0.0
+    for j in range(0, len(clip), FRAME):
+        at = j / 2 / RATE
+        now = time.monotonic()
+        if start == 0.0 and at + 0.02 > marks[0]:
+            start = now
+        if end == 0.0 and at + 0.02 > marks[1]:
+            end = now
+        await ws.send(clip[j : j + FRAME])
+        await asyncio.sleep(0.02)
+    return start, end or time.monotonic()
 
 
 def pct(values: list[float], q: float) -> float:
@@ -54,6 +81,7 @@ async def one_call(srv: Server, key: str, kb: str, turns: int) -> dict[str, list
     }
     url = f"{srv.ws_url}/v1/omni?rate={RATE}"
     clips = [pcm16(flite_wav(q), RATE) for q in QUESTIONS]
+    spans = [speech_span(c) for c in clips]
     t0 = time.monotonic()
     async with connect(url, subprotocols=[f"pyai-key.{key}"], max_size=None) as ws:
         await ws.send(json.dumps({"type": "configure", "knowledge_base_id": kb}))
@@ -81,11 +109,8 @@ async def one_call(srv: Server, key: str, kb: str, turns: int) -> dict[str, list
         out["greeting"].append(first_audio - t0)
         for i in range(turns):
             mark = len(events)
-            for j in range(0, len(clips[i % 2]), FRAME):
-                await ws.send(clips[i % 2][j : j + FRAME])
-                await asyncio.sleep(0.02)
-            spoken_end = time.monotonic()
             first_audio = None
+            _, spoken_end = await send_clip(ws, clips[i % 2], spans[i % 2])
             silence = silence_pcm16(0.02, RATE)
             while first_audio is None:  # keep the line open with silence, as a phone does
                 await ws.send(silence)
@@ -98,10 +123,7 @@ async def one_call(srv: Server, key: str, kb: str, turns: int) -> dict[str, list
             # barge in half a second into the answer
             await asyncio.sleep(0.5)
             mark = len(events)
-            barge_start = time.monotonic()
-            for j in range(0, len(clips[0]) // 2, FRAME):
-                await ws.send(clips[0][j : j + FRAME])
-                await asyncio.sleep(0.02)
+            barge_start, _ = await send_clip(ws, clips[0][: len(clips[0]) // 2], (spans[0][0], 1e9))
             interrupted = [e for e in events[mark:] if e["type"] == "interruption"]
             if interrupted and last_audio is not None:
                 out["barge_in"].append(max(0.0, last_audio - barge_start))
@@ -114,9 +136,24 @@ async def one_call(srv: Server, key: str, kb: str, turns: int) -> dict[str, list
     return out
 
 
+async def many_calls(srv: Server, key: str, kb: str, turns: int, calls: int) -> dict[str, list[float]]:
+    """``calls`` calls at once, each started a second after the one before; all their timings."""
+
+    async def staggered(i: int) -> dict[str, list[float]]:
+        await asyncio.sleep(i)
+        return await one_call(srv, key, kb, turns)
+
+    merged: dict[str, list[float]] = {}
+    for result in await asyncio.gather(*(staggered(i) for i in range(calls))):
+        for name, values in result.items():
+            merged.setdefault(name, []).extend(values)
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--calls", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         srv = Server(Path(tmp), {"PYAI_RATE_LIMIT_RPS": "1000", "PYAI_RATE_LIMIT_BURST": "1000"}).start()
@@ -125,10 +162,11 @@ def main() -> None:
             c = httpx.Client(base_url=srv.url, headers=srv.headers(key), timeout=60)
             kb = c.post("/v1/knowledge-bases", json={"name": "FAQ"}).json()["id"]
             c.post(f"/v1/knowledge-bases/{kb}/documents", files={"file": ("faq.md", FAQ.encode())})
-            results = asyncio.run(one_call(srv, key, kb, args.turns))
+            results = asyncio.run(many_calls(srv, key, kb, args.turns, args.calls))
         finally:
             srv.stop()
-    print(f"# {date.today()}, {platform.machine()}, embedded brain, default voice, {args.turns} turns\n")
+    print(f"# {date.today()}, {platform.machine()}, embedded brain, default voice, {args.calls} call(s) at once, ")
+    print(f"{args.turns} turns each\n")
     print("| measure | n | p50 ms | p95 ms |\n| --- | ---: | ---: | ---: |")
     for name, values in results.items():
         if values:

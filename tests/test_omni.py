@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 
 from pyai.audio.encode import wav_header
 from pyai.text.wer import normalise_words
-from tests.media import flite_wav, pcm16, silence_pcm16
+from tests.media import flite_wav, pcm16, silence_pcm16, speech_pcm16
 from tests.omni_client import RATE, Session, call, run
 from tests.server import Server
 
@@ -208,3 +208,22 @@ def test_a_call_whose_units_run_out_ends_cleanly_and_says_why(sqlite_server: Ser
 
     session, code = run(call(sqlite_server, capped, refused))
     assert code == 4429 and session.kinds() == ["error"]
+
+
+def test_an_agent_profiles_keyterms_bias_what_the_agent_hears(sqlite_server: Server, key: str) -> None:
+    """"Zyntrax" is not a word Whisper knows; the profile's keyterms make it one (the Hear tests
+    show the same audio without them does not come out as "Zyntrax")."""
+    c = httpx.Client(base_url=sqlite_server.url, headers=sqlite_server.headers(key), timeout=60)
+    agent = c.post("/v1/agents", json={"name": "Routing", "greeting": "", "keyterms": ["Okonkwo", "Zyntrax"]})
+    assert agent.status_code == 201, agent.text
+    spoken = silence_pcm16(0.3, RATE) + speech_pcm16("Please transfer me to Zyntrax support.", rate=RATE)
+
+    async def body(s: Session) -> None:
+        await s.until("session.ready")
+        await s.say(spoken + silence_pcm16(2.0, RATE))
+        final = await s.until("caller.final")
+        assert "Zyntrax" in final["text"], final
+        await s.ws.send(json.dumps({"type": "end"}))
+
+    _, code = run(call(sqlite_server, key, body, query=f"session_label={agent.json()['agent_id']}"))
+    assert code == 1000

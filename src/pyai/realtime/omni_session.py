@@ -116,6 +116,7 @@ class _Call:
         self.label: str | None = None
         self.agent_id: str | None = None  # the profile the label named
         self.bindings: list[dict] = []  # the profile's tool bindings
+        self.keyterms: list[str] = []  # the profile's: they bias the recogniser toward its words
         self.call_id: str | None = None  # the call record's id (tool calls are logged under it)
         self.recorder: CallRecorder | None = None  # the call record (and recording), once configured
         self.recordings_enabled = False
@@ -311,6 +312,7 @@ class _Call:
             return {}
         self.agent_id = agent.id
         self.bindings = agent.tools or []
+        self.keyterms = list(agent.keyterms or [])
         fields = {
             "voice": agent.voice_id,
             "persona": agent.persona_system_prompt,
@@ -375,7 +377,9 @@ class _Call:
             ack_mode=ack_mode,
             barge_sensitivity=frame.get("barge_sensitivity", "normal"),
             tools=tools,
-            listen=StreamOptions(sample_rate=self.rate, lookahead=stt_engine(self.services).forces_prefix),
+            listen=StreamOptions(
+                sample_rate=self.rate, lookahead=stt_engine(self.services).forces_prefix, keyterms=self.keyterms
+            ),
         )
         if persona:
             options.persona = persona
