@@ -4,9 +4,7 @@ a real WebSocket: a spoken question gets the right passage; a slow endpoint fail
 from __future__ import annotations
 
 import asyncio
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 
@@ -16,6 +14,7 @@ from websockets.asyncio.client import connect
 
 from tests.contract import assert_problem
 from tests.media import flite_wav, pcm16, silence_pcm16
+from tests.receiver import QuietHandler, serving
 from tests.server import Server
 
 FAQ = """# Opening hours
@@ -118,7 +117,7 @@ def test_tenant_isolation(kb: tuple[httpx.Client, str], server: Server) -> None:
     assert_problem(c.get(f"/v1/knowledge-bases/{kb_id}"), 404, "not_found")
 
 
-class _SlowKb(http.server.BaseHTTPRequestHandler):
+class _SlowKb(QuietHandler):
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         if self.path == "/slow":
@@ -130,16 +129,11 @@ class _SlowKb(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def kb_endpoint() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowKb)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(_SlowKb) as url:
+        yield url
 
 
 def cue_session(srv: Server, key: str, config: dict, question: str) -> tuple[list[dict], float]:

@@ -211,7 +211,7 @@ def test_a_call_whose_units_run_out_ends_cleanly_and_says_why(sqlite_server: Ser
 
 
 def test_an_agent_profiles_keyterms_bias_what_the_agent_hears(sqlite_server: Server, key: str) -> None:
-    """"Zyntrax" is not a word Whisper knows; the profile's keyterms make it one (the Hear tests
+    """Whisper does not know the word "Zyntrax"; the profile's keyterms make it one (the Hear tests
     show the same audio without them does not come out as "Zyntrax")."""
     c = httpx.Client(base_url=sqlite_server.url, headers=sqlite_server.headers(key), timeout=60)
     agent = c.post("/v1/agents", json={"name": "Routing", "greeting": "", "keyterms": ["Okonkwo", "Zyntrax"]})

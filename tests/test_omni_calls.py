@@ -7,11 +7,9 @@ typed without a profile."""
 from __future__ import annotations
 
 import asyncio
-import http.server
 import io
 import json
 import sqlite3
-import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ from pyai.store.ids import now_ms
 from tests.contract import validate
 from tests.media import flite_wav, pcm16, silence_pcm16
 from tests.omni_client import RATE, Session, call, run
+from tests.receiver import QuietHandler, serving
 from tests.server import Server
 from tests.signing import verify
 
@@ -39,7 +38,7 @@ SCHEMA = {
 }
 
 
-class _Hooks(http.server.BaseHTTPRequestHandler):
+class _Hooks(QuietHandler):
     received: list[tuple[dict, bytes]] = []
 
     def do_POST(self) -> None:  # noqa: N802
@@ -48,16 +47,11 @@ class _Hooks(http.server.BaseHTTPRequestHandler):
         self.send_response(204)
         self.end_headers()
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def hooks() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hooks)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/extracted"
-    httpd.shutdown()
+    with serving(_Hooks) as url:
+        yield f"{url}/extracted"
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 
@@ -15,11 +14,12 @@ import httpx
 import pytest
 
 from tests.omni_client import Session, call, run
+from tests.receiver import QuietHandler, serving
 from tests.server import Server
 from tests.signing import verify
 
 
-class _Webhooks(http.server.BaseHTTPRequestHandler):
+class _Webhooks(QuietHandler):
     """``/order`` answers at once, ``/quote`` after 2.5 s, ``/stuck`` after 6 s (past its timeout)."""
 
     received: list[tuple[str, http.client.HTTPMessage, bytes]] = []
@@ -45,16 +45,11 @@ class _Webhooks(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):  # the executor gave up on /stuck
             pass
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def webhooks() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Webhooks)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(_Webhooks) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import http.client
 import http.server
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from tests.contract import assert_problem, validate
+from tests.receiver import QuietHandler, serving
 from tests.server import Server
 from tests.signing import verify
 
@@ -27,7 +27,7 @@ ORDER_SCHEMA = {
 }
 
 
-class _Receiver(http.server.BaseHTTPRequestHandler):
+class _Receiver(QuietHandler):
     """Tool webhooks: ``/ok`` echoes, ``/slow`` answers after 2 s, ``/fail`` is a 500, ``/garbled`` not JSON."""
 
     received: list[tuple[str, http.client.HTTPMessage, bytes]] = []  # path, headers (any case), body
@@ -50,16 +50,11 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):  # the executor gave up on /slow
             pass
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(_Receiver) as url:
+        yield url
 
 
 def client_for(srv: Server) -> httpx.Client:

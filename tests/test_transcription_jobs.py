@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.server
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 from pyai.audio.decode import decode_audio
 from tests.contract import assert_problem, validate
 from tests.media import encode, flite_wav
+from tests.receiver import QuietHandler, serving
 from tests.server import Server
 
 URL = "/v1/transcription/jobs"
@@ -27,7 +26,7 @@ FIRST = "The quick brown fox jumps over the lazy dog."
 SECOND = "Please call me back tomorrow morning about my order."
 
 
-class _Files(http.server.BaseHTTPRequestHandler):
+class _Files(QuietHandler):
     """Serves audio to audio_url jobs and records webhook deliveries."""
 
     files: dict[str, bytes] = {}
@@ -51,16 +50,11 @@ class _Files(http.server.BaseHTTPRequestHandler):
             self.send_response(204)
         self.end_headers()
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def origin() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(_Files) as url:
+        yield url
 
 
 def client_for(srv: Server, **key_flags: object) -> httpx.Client:
