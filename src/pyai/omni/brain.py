@@ -1,7 +1,8 @@
 """What the agent says next: the brain interface, and the embedded brain that needs no LLM.
 
 No instruction-tuned language model ships in any package here, so the default brain is honest
-about what it is: it recognises a few call intents by their words (goodbye, a person, thanks),
+about what it is: it recognises a few call intents by their words (goodbye, a person, thanks, a
+moment to hold),
 answers other questions from the agent's knowledge (the hosted knowledge base and/or the
 customer's ``kb_endpoint``, the same retrieval Cue uses) by reading the best passage, and says
 plainly when it does not know. It uses the agent's tools by the caller's words, filling their
@@ -36,10 +37,17 @@ _INTENTS = [
     ("goodbye", re.compile(r"\b(bye|goodbye|that'?s all|hang up|nothing else|no,? that'?s it)\b")),
     ("person", re.compile(r"\b(human|real person|a person|someone|representative|operator|live agent)\b")),
     ("thanks", re.compile(r"^\W*(thanks|thank you)\b[\w\s]{0,12}\W*$")),
+    (
+        "hold",
+        re.compile(
+            r"\b(hold on|hang on|(just|give me|wait) (a|one) (moment|second|sec|minute)|one (moment|second|sec))\b"
+        ),
+    ),
 ]
 GOODBYE = "Thank you for calling. Goodbye!"
 PERSON = "I can't transfer calls, but I can take a message, or you can ask me another question."
 THANKS = "You're welcome. Is there anything else I can help with?"
+HOLD = "Sure, take your time. I'm here when you're ready."
 DONT_KNOW = "I'm sorry, I don't have an answer to that. Could you ask it another way?"
 #: The answer is the passage sentence sharing the most words with the question (a voice answer is
 #: short); retrieval scores are relative (BM25 over a tiny knowledge base scores 0), so relevance
@@ -84,6 +92,9 @@ class EmbeddedBrain:
             return
         if intent == "thanks":
             yield Say(THANKS)
+            return
+        if intent == "hold":
+            yield Say(HOLD)
             return
         step = self.planner.step(said, tools)
         if isinstance(step, CallTool):
