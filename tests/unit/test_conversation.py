@@ -11,7 +11,7 @@ from pyai.audio.pcm import float_to_pcm16
 from pyai.hear.streaming import Output as HeardOutput
 from pyai.omni.conversation import Cancel, Conversation, ConversationOptions, Hangup, Synthesize, Think
 from tests.speech_samples import ARCTIC
-from tests.vad_audio import load
+from tests.vad_audio import load, noises
 
 RATE = 16000
 FRAME = RATE // 50
@@ -164,3 +164,16 @@ def test_a_sentence_cut_while_still_being_made_is_remembered_by_the_time_it_play
     speech = human_speech()
     feed(conv, speech[: int(1.4 * RATE)])
     assert conv.messages[-1] == {"role": "assistant", "content": "Hello, thanks for"}  # 1 s at 3 words/s
+
+
+def test_steady_noise_over_the_agent_neither_pauses_nor_interrupts_it() -> None:
+    """Line hiss, a fan, music on hold: the caller's side is noisy while the agent talks."""
+    for name, noise in noises(seconds=2.0).items():
+        conv = greeted()
+        speak_sentence(conv, "turn_1", 0, 1.5)
+        events: list[str] = []
+        for i in range(0, len(noise) - FRAME + 1, FRAME):
+            events += kinds(conv.pull(FRAME)[1])
+            events += kinds(conv.feed_caller(float_to_pcm16(noise[i : i + FRAME]).tobytes()))
+        assert "caller.speech_started" not in events and "interruption" not in events, name
+        assert "agent.audio_end" in events, name
