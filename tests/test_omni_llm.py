@@ -6,6 +6,7 @@ to the model as the tool's answer in the chat-completions shape."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -42,6 +43,7 @@ def test_the_model_speaks_calls_collect_and_hears_the_keys(llm_server: Server, l
             "name": "Billing",
             "greeting": "",
             "persona_system_prompt": PERSONA,
+            "goals": ["Take the account number", "Offer paperless billing"],
             "tools": [{"tool_id": "tool_collect"}, {"tool_id": "tool_end_call"}],
         },
     )
@@ -50,6 +52,11 @@ def test_the_model_speaks_calls_collect_and_hears_the_keys(llm_server: Server, l
     arguments = json.dumps({"prompt": prompt, "digits": 8})
     llm.stream(*say("Sure, I can help with th", "at. "), call_start(0, "call_acct", "collect"), call_args(0, arguments))
     llm.stream(*say("Thanks. Account 1234 is paid in full. Anything else?"))
+    written = {
+        "summary": "The caller paid the bill on account 1234.",
+        "goals": [{"goal": "Take the account number", "met": True, "evidence": "account 1234"}],
+    }
+    llm.stream(*say("Here it is: ", json.dumps(written)[:30], json.dumps(written)[30:]))  # the post-call summary
 
     async def body(s: Session) -> None:
         await s.until("session.ready")
@@ -68,9 +75,20 @@ def test_the_model_speaks_calls_collect_and_hears_the_keys(llm_server: Server, l
         assert answer["text"] == "Thanks."
         await s.ws.send(json.dumps({"type": "end"}))
 
-    _, code = run(call(llm_server, key, body, query=f"session_label={agent.json()['agent_id']}"))
+    session, code = run(call(llm_server, key, body, query=f"session_label={agent.json()['agent_id']}"))
     assert code == 1000
-    first, second = llm.requests[-2:]
+    call_id = session.events[0]["call_id"]
+    deadline = time.monotonic() + 60
+    while (summary := c.get(f"/v1/omni/calls/{call_id}/summary")).status_code != 200:
+        assert time.monotonic() < deadline, summary.text  # the record completes just after the close
+        time.sleep(0.2)
+    summary = summary.json()["summary"]
+    assert summary["generator"] == "llm:scripted-model" and summary["text"] == written["summary"]
+    taken, paperless = summary["goals"]
+    assert taken["met"] is True and taken["evidence"] == "account 1234"
+    assert paperless["goal"] == "Offer paperless billing" and paperless["met"] is False  # the model left it out
+    assert "Caller: I'd like to pay my bill." in llm.requests[-1].body["messages"][1]["content"]
+    first, second = llm.requests[-3:-1]
     assert first.body["model"] == "scripted-model" and first.body["stream"] is True
     assert first.body["messages"][0] == {"role": "system", "content": PERSONA}
     assert {t["function"]["name"] for t in first.body["tools"]} == {"collect", "end_call"}

@@ -8,6 +8,7 @@ answers, and ``brain_model``, ``temperature`` and ``seed`` have nothing to tune.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pyai.omni.brain import Brain, EmbeddedBrain, Retrieve
@@ -55,12 +56,20 @@ def build_brain(
     settings = services.settings
     if not settings.llm_base_url:
         return EmbeddedBrain(retrieve or _no_knowledge, side_effects)
-    from pyai.omni.llm_brain import LlmBrain, llm_client  # the openai SDK is imported only when used
+    from pyai.omni.llm_brain import LlmBrain  # the openai SDK is imported only when used
 
-    client = services.singleton(
+    client = shared_llm_client(services)
+    return LlmBrain(client, model_for(settings, model), retrieve=retrieve, temperature=temperature, seed=seed)
+
+
+def shared_llm_client(services) -> Any:  # noqa: ANN001 - Services; an openai.AsyncOpenAI
+    """The process's one client of ``PYAI_LLM_BASE_URL`` (its connection pool), built on first use."""
+    from pyai.omni.llm_brain import llm_client
+
+    settings = services.settings
+    return services.singleton(
         LLM_CLIENT, lambda: llm_client(settings.llm_base_url, settings.llm_api_key, settings.llm_timeout_seconds)
     )
-    return LlmBrain(client, model_for(settings, model), retrieve=retrieve, temperature=temperature, seed=seed)
 
 
 def display_url(url: str) -> str:

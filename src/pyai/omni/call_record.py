@@ -51,6 +51,7 @@ from sqlalchemy import and_, select, update
 
 from pyai.omni.call_extraction import enqueue_extraction
 from pyai.omni.call_summary import summarize
+from pyai.omni.llm_summary import llm_summary
 from pyai.store.ids import new_id, now_ms
 from pyai.store.omni_models import Agent, OmniCall
 from pyai.store.tenancy import owned
@@ -145,6 +146,7 @@ class CallRecorder:
         self.end_reason: str | None = None
         self.ended_ms: int | None = None
         self.goals: list[str] = []
+        self.brain_model: str | None = None  # the profile's: it writes the summary too
         self.extraction: tuple[dict, str] | None = None  # the agent's (schema, webhook URL)
         self._failure: str | None = None
         self._caller_started: dict[Any, int] = {}
@@ -349,6 +351,7 @@ class CallRecorder:
         if agent is None:
             return
         self.goals = list(agent.goals or [])
+        self.brain_model = agent.brain_model
         if agent.extraction_schema and agent.extraction_webhook_url:
             self.extraction = (agent.extraction_schema, agent.extraction_webhook_url)
 
@@ -385,6 +388,7 @@ class CallRecorder:
         facts = {"status": status, "end_reason": reason, "duration_ms": duration}
         try:
             summary = summarize(facts, turns, tools, self.goals)
+            summary = await llm_summary(self.services, summary, turns, self.goals, self.brain_model)
         except Exception:
             log.exception("call %s: no summary", self.call_id)
             summary = None
