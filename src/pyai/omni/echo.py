@@ -107,15 +107,30 @@ ONSET_MS = 100
 ONSET_RISE = 10.0
 #: Echo power that the loudspeaker's distortion may put in any band: a share of the whole echo's.
 SPREAD = 0.01
-#: Until the delay is found, every block bounds the echo path's gain at every lag and band: the
-#: echo cannot be louder than the caller audio it is in, so gain <= caller power / played power.
-#: The bound kept is the lowest seen times BOUND_MARGIN (9 dB: power sums are not exact over a
-#: block), rising BOUND_RISE (2 dB) a second so that it forgets.
+#: Until the delay is found, every block bounds the echo path's gain at each lag and band (echo
+#: is no louder than the caller audio it is in): the lowest ratio seen, times BOUND_MARGIN (9 dB:
+#: powers do not add exactly over a block). The bounds, and the ceiling below, rise RISE (2 dB)
+#: a second, so that they forget.
 BOUND_MARGIN = 8.0
-BOUND_RISE = 10 ** (2 / 10 * BLOCK_MS / 1000)
-#: After skip() (no caller audio while the agent played) the echo is first assumed at most this
-#: far (-10 dB) below the loudest played block of the delay range, rising BOUND_RISE a second.
+RISE = 10 ** (2 / 10 * BLOCK_MS / 1000)
+#: A band whose caller audio is EVIDENCE (20 dB) below the loudest block played in the delay range
+#: is evidence of a weak echo path: the ceiling on the echo's gain over that block falls by DECAY
+#: (2 dB) each time, from 0 dB (or SKIP_PRIOR, -10 dB, after a skip) to at least CEILING_MIN.
+EVIDENCE = 0.01
+DECAY = 10 ** (-2 / 10)
 SKIP_PRIOR = 0.1
+CEILING_MIN = 1e-6
+#: A block that passes only under the ceiling may be an echo arriving at a lag not bounded yet: it
+#: is held, CHECK blocks in all, while its band envelopes are compared with the played audio's at
+#: each lag whose bound could explain a CANDIDATE share of it. A normalised correlation of their
+#: block-to-block changes (log power, bands well above the noise) of ECHO_CORR or more at any such
+#: lag is the echo (the ceiling is lifted until the agent's turn ends); else the caller, who is
+#: then let through until RELEASE blocks pass without them.
+CHECK = 5
+CHECK_MS = 500
+CLEAR = 4.0
+ECHO_PEAK = 9.0
+RELEASE = 10
 #: Band powers (of a 2N-point spectrum of N PCM16-scaled samples): a block below QUIET (about
 #: -80 dBFS) is silence; the noise floor is never taken below QUIET_BAND; played audio above
 #: FAR_ACTIVE in a band can echo there.
@@ -316,9 +331,16 @@ class EchoGate:
         self.far_bands = np.zeros((self.lags, nb))
         self.far_head = 0  # row of far_bands holding the current block
         self.wide = _EchoPower(self.lags, nb)  # while the delay is unknown: every lag, no filter
-        self.bound = np.ones((self.lags, nb))  # ... and what the caller audio bounds its gain to
-        self.ceiling = np.inf  # ... and its gain over the loudest lag's (after a skip)
+        self.bound = np.ones((self.lags, nb))  # ... the bound on its gain at each lag
+        self.ceiling = np.full(nb, np.inf)  # ... and over the loudest lag, while the echo is not heard
         self.aged_at = 0  # caller sample index up to which the bounds have risen
+        self.last = np.zeros(nb)  # the last block's power per band (the caller audio's)
+        self.check = 0  # blocks of the current check (0: none)
+        self.released = 0  # blocks left in which the caller passes under the ceiling
+        self.limit = np.zeros(nb)  # the echo power the bounds allow in this block
+        self.echo_heard = False  # a check found echo in this agent turn
+        self.checks = 0  # statistics: checks made, and of them found echo
+        self.checks_echo = 0
         self.model = _EchoPower(p + 1, nb)  # at the delay, after the filter
         self.echo = _EchoPower(p + 1, nb)  # ... and before it (the echo path)
         self.onset_lags = ONSET_MS // BLOCK_MS
@@ -386,7 +408,7 @@ class EchoGate:
         self.far.erase(self.near_pos, self.near_pos + samples)
         self.near_pos += samples
         self._age(self.near_pos)
-        self.ceiling = min(self.ceiling, SKIP_PRIOR)
+        np.minimum(self.ceiling, SKIP_PRIOR, out=self.ceiling)
 
     @property
     def delay_ms(self) -> float | None:
@@ -411,9 +433,12 @@ class EchoGate:
         for lag in range(self.lags - 1, 0, -1):
             self._push_far(self.block_start - lag * n)
         self.gain, self.run, self.hang = 1.0, 0, 0
+        self.last[:] = 0
+        self.check = self.released = 0
 
     def _stop(self) -> None:
         self.running = False
+        self.echo_heard = False
         self.inbuf = self.outq = np.zeros(0, dtype=np.float32)
 
     def _reload_far(self) -> None:
@@ -544,14 +569,15 @@ class EchoGate:
         total = float(err.sum())
         hot = err > MARGIN * (explained + self.noise)
         near = total > QUIET and float(err[hot].sum()) >= NEAR_SHARE * total and not echo_like
+        if mic is None and total > QUIET:
+            near = self._unbounded(played, err, explained, total, near)
+        self.last = err
         if total > QUIET and (cancelled or not near):  # (a muted microphone teaches nothing)
             up = 1.0 if cancelled else UP
             model.learn(played, np.maximum(err - self.noise, 0.0), predicted, up, monotone)
             if mic is not None:
                 target = np.maximum(mic - self.noise, 0.0)
                 self.echo.learn(played, target, self.echo.predict(played), up, monotone)
-        if total > QUIET and mic is None:  # (the caller only loosens a bound: it needs no guard)
-            self._bound(played, err)
         self.run = self.run + 1 if near else 0
         if self.run >= 2:
             self.hang = HANGOVER
@@ -566,18 +592,67 @@ class EchoGate:
         return (e * (ramp / SCALE)).astype(np.float32)
 
     def _age(self, at: int) -> None:
-        """Let the bounds on the echo path rise (forget) up to caller sample index ``at``."""
+        """Let the bounds and the ceiling rise (forget) up to caller sample index ``at``."""
         blocks = (at - self.aged_at) / self.block
         if blocks > 0:
             self.aged_at = at
-            rise = BOUND_RISE**blocks
+            rise = RISE**blocks
             np.minimum(self.bound * rise, 1.0, out=self.bound)
-            self.ceiling = min(self.ceiling * rise, 1e30)
+            np.minimum(self.ceiling * rise, np.where(self.ceiling > 1.0, np.inf, 1.0), out=self.ceiling)
 
-    def _bound(self, played: np.ndarray, mic: np.ndarray) -> None:
-        """Every lag's echo gain is at most the caller audio's power over the power played at it."""
-        cap = BOUND_MARGIN * np.maximum(mic, QUIET_BAND) / np.maximum(played, QUIET_BAND)
+    def _unbounded(self, played: np.ndarray, err: np.ndarray, explained: np.ndarray, total: float, near: bool) -> bool:
+        """Before the delay is found: whether to pass the block, given whether it passes against the
+        bounds (``near``); then learn from it. It may also pass against the ceiling, after a check."""
+        loudest = played.max(axis=0)
+        if not near and np.isfinite(self.ceiling).any():
+            limit = np.where(self.ceiling < np.inf, np.minimum(self.limit, self.ceiling * loudest), self.limit)
+            hot = err > MARGIN * (limit + SPREAD * limit.sum() + self.noise)
+            if float(err[hot].sum()) < NEAR_SHARE * total:
+                if self.released:
+                    self.released -= 1
+            elif total < CLEAR * float(self.noise.sum()):
+                near = True  # (at the noise floor: nothing the VAD would hear, nothing to check)
+            else:
+                if self.released:
+                    self.released = RELEASE
+                    near = True
+                elif not self.check:
+                    self.check = 1
+                    self.checks += 1
+        if self.check:
+            self.check += 1
+            if self.check > CHECK:
+                self._check(played)
+        if not self.echo_heard:
+            weak = (err < EVIDENCE * loudest) & (loudest > FAR_ACTIVE)
+            self.ceiling[weak] = np.maximum(np.minimum(self.ceiling[weak], 1.0) * DECAY, CEILING_MIN)
+        # (the caller only loosens a bound: it needs no guard)
+        cap = BOUND_MARGIN * np.maximum(err, QUIET_BAND) / np.maximum(played, QUIET_BAND)
         np.minimum(self.bound, cap, out=self.bound)
+        return near
+
+    def _check(self, played: np.ndarray) -> None:
+        """The last block of a check: is the caller audio of the last CHECK_MS a delayed copy of the
+        played audio? (GCC-PHAT-β, as the delay estimate, over the lags where something was played.)"""
+        self.check = 0
+        n, w, m = self.block, self.rate * CHECK_MS // 1000, self.lags * self.block
+        end = self.block_start + n
+        near = self.mic.read(end - w, end)
+        far = self.far.read(end - w - m, end)
+        size = 1 << (w + m - 1).bit_length()
+        cross = np.conj(np.fft.rfft(near, size)) * np.fft.rfft(far, size)
+        lo, hi = int(150 * size / self.rate), int(3800 * size / self.rate)
+        weight = np.zeros(len(cross))
+        weight[lo:hi] = 1 / (np.abs(cross[lo:hi]) + 1e-12) ** 0.8
+        corr = np.abs(np.fft.irfft(cross * weight, size)[: m + 1])[::-1]  # by delay, 0 to m
+        live = np.append(np.repeat(played.sum(axis=1) > FAR_ACTIVE, n), False)
+        corr = corr[live] if live.any() else corr
+        if float(corr.max()) > ECHO_PEAK * math.sqrt(float(np.mean(corr**2))):
+            self.checks_echo += 1
+            self.echo_heard = True
+            self.ceiling[:] = np.inf
+        else:
+            self.released = RELEASE
 
     def _predict(self) -> tuple[_EchoPower, np.ndarray, slice | None, np.ndarray, np.ndarray]:
         """The residual model in use, the played power at its lags, the lags that must be monotone, its
@@ -586,9 +661,8 @@ class EchoGate:
         if self.delay is None:
             played = self.far_bands[(self.far_head - np.arange(self.lags)) % self.lags]
             predicted = self.wide.predict(played)
-            bounded = np.minimum(np.einsum("lb,lb->b", self.bound, played), self.ceiling * played.max(axis=0))
-            limit = np.minimum(predicted, bounded)
-            return self.wide, played, None, predicted, limit + SPREAD * limit.sum()
+            self.limit = np.minimum(predicted, np.einsum("lb,lb->b", self.bound, played))
+            return self.wide, played, None, predicted, self.limit + SPREAD * self.limit.sum()
         n, p = self.block, self.parts
         lags = np.arange(self.offset // n, self.offset // n + p + 1)
         played = self.far_bands[(self.far_head - lags) % self.lags]
