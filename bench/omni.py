@@ -40,8 +40,28 @@ from tests.server import Server  # noqa: E402
 
 RATE = 16000
 FRAME = RATE * 2 // 50
-FAQ = "# Hours\n\nOn Saturday the store opens at ten and closes at four. We are closed on Sunday.\n"
-QUESTIONS = ["What time does the store open on Saturday?", "Are you open on Sunday?"]
+FAQ = """# Hours
+
+On Saturday the store opens at ten and closes at four. We are closed on Sunday.
+
+# Returns and shipping
+
+You can return any item within thirty days with the receipt. Shipping costs five dollars, free over fifty.
+
+# Finding us
+
+The store is on Main Street, next to the library.
+"""
+#: Questions the caller asks in turn; the turn model judges some of flite's readings unfinished
+#: (the 1.5 s fallback), so several are cycled rather than one.
+QUESTIONS = [
+    "What time does the store open on Saturday?",
+    "Are you open on Sunday?",
+    "How long do I have to return an item?",
+    "How much does shipping cost?",
+    "Where is the store?",
+    "Can I return something without the receipt?",
+]
 
 
 def speech_span(clip: bytes) -> tuple[float, float]:
@@ -110,7 +130,7 @@ async def one_call(srv: Server, key: str, kb: str, turns: int) -> dict[str, list
         for i in range(turns):
             mark = len(events)
             first_audio = None
-            _, spoken_end = await send_clip(ws, clips[i % 2], spans[i % 2])
+            _, spoken_end = await send_clip(ws, clips[i % len(clips)], spans[i % len(clips)])
             silence = silence_pcm16(0.02, RATE)
             while first_audio is None:  # keep the line open with silence, as a phone does
                 await ws.send(silence)

@@ -44,14 +44,25 @@ def stops_after_the_prefix(prefix: str) -> Transcript:
     return Transcript(prefix, [Word(w, 0.5 + 0.3 * i, 0.75 + 0.3 * i) for i, w in enumerate(words)])
 
 
-def drive(*, answer_look_ahead: bool = True, skip_the_last: bool = False, forced_stops: bool = False) -> Run:
+def drive(
+    *,
+    answer_look_ahead: bool = True,
+    skip_the_last: bool = False,
+    forced_stops: bool = False,
+    partial: str = " ".join(WORDS[:2]),
+    late: bool = False,
+) -> Run:
     """Stream 0.5 s of silence, the sentence (with a pause after each phrase) and 2 s of silence in
     100 ms chunks, doing each piece of work at once; look-aheads are answered, or skipped (None):
-    all of them, or the one at the end of the speech."""
+    all of them, or the one at the end of the speech; ``late``: a look-ahead asked at a pause is
+    answered only after the turn model's verdict on it (as on a busy machine)."""
     session = StreamSession(StreamOptions(lookahead=True))
     run = Run()
     audio = np.concatenate([np.zeros(RATE // 2, np.float32), SPEECH, np.zeros(2 * RATE, np.float32)])
     end_of_speech = (RATE // 2 + len(SPEECH)) // 320  # in 20 ms frames (the utterance starts later)
+
+    held: list[LookAhead] = []
+    deferred: set[int] = set()
 
     def apply(out) -> None:  # noqa: ANN001 - streaming.Output
         queue = list(out.work)
@@ -59,11 +70,17 @@ def drive(*, answer_look_ahead: bool = True, skip_the_last: bool = False, forced
         while queue:
             work = queue.pop(0)
             if isinstance(work, Recognize):
-                result = session.on_partial(work.uid, " ".join(WORDS[:2]), work.t_ms)
+                result = session.on_partial(work.uid, partial, work.t_ms)
             elif isinstance(work, Finish):
                 result = session.on_quick(work.uid, Transcript("please fall", [Word("please", 0.5, 0.8)]))
             elif isinstance(work, JudgeTurn):
                 result = session.on_turn(work.uid, work.pause, 1.0)
+                queue.extend(held)
+                held.clear()
+            elif isinstance(work, LookAhead) and late and work.at_pause and id(work) not in deferred:
+                deferred.add(id(work))
+                held.append(work)
+                continue
             elif isinstance(work, LookAhead):
                 run.look_aheads.append(work)
                 at_the_end = session.samples_seen // 320 >= end_of_speech - 10
@@ -123,3 +140,17 @@ def test_a_forced_decode_that_drops_speech_is_redone_without_the_prefix() -> Non
     run = drive(skip_the_last=True, forced_stops=True)
     assert [d.prefix != "" for d in run.decodes] == [True, False]
     assert of(run, "final")[0]["text"] == SENTENCE
+
+
+def test_a_lagging_partial_that_kept_a_finished_turn_open_gives_way_to_the_look_ahead() -> None:
+    """The model calls the last pause finished, but the incremental recogniser's words stop at
+    "... about the" (a word that cannot end a turn): the turn stays open until a fresher
+    transcript — the look-ahead of all the speech — shows it does end, then closes at once."""
+    lagging = " ".join(WORDS[:-2])  # "please call me back tomorrow morning about the"
+    end_ms = (RATE // 2 + len(SPEECH)) * 1000 // RATE
+    settled = of(drive(partial=lagging), "speech_final")[0]["t_ms"] - end_ms
+    settled_late = of(drive(partial=lagging, late=True), "speech_final")[0]["t_ms"] - end_ms
+    kept_open = of(drive(partial=lagging, answer_look_ahead=False), "speech_final")[0]["t_ms"] - end_ms
+    assert kept_open >= 1400  # the fallback: 1.5 s of silence after the speech
+    assert settled <= 800, settled  # the model's own verdict: 0.45 s (plus the VAD's hangover)
+    assert settled_late <= 800, settled_late  # ... also when the look-ahead lands after the verdict

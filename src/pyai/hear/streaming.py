@@ -141,6 +141,9 @@ class _Utterance:
     quick_sent: bool = False
     final: Transcript | None = None
     final_failed: bool = False  # the full-context engine failed: the quick transcript stands in
+    #: A pause the turn model called finished but whose words so far went on ("... return an"):
+    #: the pause and the model's probability, so a fresher transcript can settle it.
+    overruled: tuple[VadEvent, float] | None = None
 
     @property
     def seconds(self) -> float:
@@ -243,7 +246,9 @@ class StreamSession:
         if not words or words == utt.last_words:
             return Output()
         utt.last_words = words
-        return self._partial(utt, t_ms)
+        out = self._partial(utt, t_ms)
+        out += self._reconsider(utt, words)
+        return out
 
     def on_lookahead(self, work: LookAhead, transcript: Transcript | None) -> Output:
         """A look-ahead's transcript (``None``: it was not run, the engine being busy, or failed).
@@ -271,6 +276,8 @@ class StreamSession:
             utt.ahead = (work.frames, transcript)  # one in flight at a time: each covers more
             if grew and not utt.closed:
                 out += self._partial(utt, self._t_ms())
+            if work.frames >= utt.voiced_frames:  # it heard all of the speech before this pause
+                out += self._reconsider(utt, words)
         if utt.closed and not utt.decoding and utt.final is None:
             out += self._finalize(utt)
         elif not utt.closed and self._pausing:  # still pausing: look at what was said since
@@ -306,10 +313,32 @@ class StreamSession:
         utt = self.utterance
         if utt is None or utt.uid != uid or self.vad.policy is None:
             return Output()
-        complete = self.vad.policy.is_complete(probability, " ".join(utt.last_words))
+        ahead = utt.ahead
+        heard_all = ahead is not None and ahead[0] >= utt.voiced_frames
+        words = utt.hypothesis if heard_all else utt.last_words  # the freshest words of all the speech
+        complete = self.vad.policy.is_complete(probability, " ".join(words))
+        utt.overruled = (pause, probability) if not complete and probability >= self.vad.policy.threshold else None
+        return self._resolve(pause, complete)
+
+    def _resolve(self, pause: VadEvent, complete: bool) -> Output:
         if any(e.kind == "speech_end" for e in self.vad.resolve(pause, complete)):
             return self._close_utterance()
         return Output()
+
+    def _reconsider(self, utt: _Utterance, words: list[str]) -> Output:
+        """A fresher transcript during a pause whose finished-sounding speech was kept open only
+        by the words then known (the incremental recogniser lags the audio: "... return an" for
+        "... return an item"): if these words no longer go on, the turn is finished after all."""
+        if utt.overruled is None or utt is not self.utterance or self.vad.policy is None:
+            return Output()
+        pause, probability = utt.overruled
+        if pause != self.vad.pause:
+            utt.overruled = None  # the speaker went on: a new pause gets its own verdict
+            return Output()
+        if not self.vad.policy.is_complete(probability, " ".join(words)):
+            return Output()
+        utt.overruled = None
+        return self._resolve(pause, True)
 
     # ---- state the adapter reads -------------------------------------------------------------
     @property
