@@ -26,6 +26,9 @@ async def avatar_png(services, voice) -> bytes:  # noqa: ANN001 - Services, Stoc
     return data
 
 
+PREVIEW_SEED = 0
+
+
 async def preview_mp3(services, voice) -> bytes:  # noqa: ANN001 - Services, StockVoice
     spec = hashlib.sha256(json.dumps(voice.spec.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
     key = f"stock/previews/{voice.voice_id}-{spec}.mp3"
@@ -38,8 +41,9 @@ async def preview_mp3(services, voice) -> bytes:  # noqa: ANN001 - Services, Sto
 
 async def render_preview(services, text: str, spec, fmt: str) -> bytes:  # noqa: ANN001 - VoiceSpec
     """The whole of ``text`` (plain text, normalised as speech requests are) spoken by ``spec`` at the
-    native rate, encoded as ``fmt``."""
+    native rate, encoded as ``fmt``. Seeded, so a voice's preview is the same on every server and
+    after every cache loss (a neural voice's sampling noise would otherwise vary it)."""
     stats = SynthesisStats()
-    chunks = script_pieces(tts_engine(services), parse_input(text), spec, 1.0, None)
+    chunks = script_pieces(tts_engine(services), parse_input(text), spec, 1.0, PREVIEW_SEED)
     parts = [chunk async for chunk in encode_stream(chunks, fmt=fmt, sample_rate=NATIVE_RATE, stats=stats)]
     return b"".join(parts)
