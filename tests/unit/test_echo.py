@@ -200,6 +200,72 @@ def test_the_tail_of_the_agents_last_words_is_gated_and_the_caller_after_it_is_n
     assert not gate.engaged  # and by the end the gate is idle again
 
 
+def caller_over(agent: np.ndarray, start: int, caller: str) -> np.ndarray:
+    """``caller``'s speech from sample ``start`` on, as long as ``agent``."""
+    words = caller_speech(caller)[: len(agent) - start]
+    near = np.zeros(len(agent), dtype=np.float32)
+    near[start : start + len(words)] = words
+    return near
+
+
+def onset_ms(said: np.ndarray) -> int:
+    return int(np.flatnonzero(said)[0]) * WINDOW * 1000 // RATE
+
+
+@pytest.mark.parametrize(("start_s", "caller"), [(0.5, "arctic"), (0.7, "librivox")])
+def test_without_echo_a_caller_gets_through_early_in_the_agents_turn(start_s: float, caller: str) -> None:
+    """A headset, or a phone that cancels its own echo: the microphone stays far below what is played,
+    so within a few hundred ms the gate takes the echo path to be weak, and a caller who talks over
+    the agent long before any delay could be found is heard (the gate held all but ~20% of their
+    speech windows before it learnt this, and the first utterance came 1-2 s late)."""
+    agent = agent_speech()
+    near = caller_over(agent, int(start_s * RATE), caller)
+    line = noise(len(agent))
+    gate = EchoGate(RATE)
+    cleaned = through_gate(gate, near + line, agent)
+    said = speech_windows(near + line)
+    heard = speech_windows(cleaned)
+    assert gate.delay_ms is None  # (nothing to find)
+    assert heard[said].mean() > 0.75
+    assert onset_ms(said) <= utterances(cleaned)[0] <= onset_ms(said) + 500
+
+
+def test_an_echo_later_than_the_gate_relaxes_is_still_gated() -> None:
+    """650 ms late, the echo first reaches the microphone when the gate has already taken the path to
+    be weak: held while it is checked against the played audio, it is found to be the echo."""
+    agent = agent_speech()[: 6 * RATE]
+    mic = speakerphone(agent, RATE, 650) + noise(len(agent))
+    gate = EchoGate(RATE)
+    cleaned = through_gate(gate, mic, agent)
+    assert gate.checks_echo >= 1
+    assert speech_windows(cleaned).mean() < 0.02
+    assert utterances(cleaned) == []
+
+
+@pytest.mark.parametrize("then", ["caller", "echo"])
+def test_after_a_silent_client_the_gate_starts_moderate(then: str) -> None:
+    """A client that sent nothing for the first second of the agent (skip) gave no evidence either way:
+    the gate then takes the echo to be at most 10 dB under the loudest block played since, not all of
+    it. A caller who talks over the agent from their first frame is heard; a speakerphone's echo
+    (-12 dB, 350 ms late) is still gated."""
+    agent = agent_speech()
+    gate = EchoGate(RATE)
+    gate.played(agent[:RATE])
+    gate.skip(RATE)
+    rest = agent[RATE:]
+    line = noise(len(rest))
+    if then == "caller":
+        near = caller_over(rest, 0, "arctic")
+        cleaned = through_gate(gate, near + line, rest)
+        said = speech_windows(near + line)
+        assert speech_windows(cleaned)[said].mean() > 0.75
+        assert utterances(cleaned)[0] <= onset_ms(said) + 500
+    else:
+        cleaned = through_gate(gate, speakerphone(rest, RATE, 350) + line, rest)
+        assert speech_windows(cleaned).mean() < 0.02
+        assert utterances(cleaned) == []
+
+
 def test_with_nothing_played_the_caller_audio_passes_untouched() -> None:
     gate = EchoGate(RATE)
     x = load(ARCTIC)

@@ -24,11 +24,24 @@ cleans what the caller sends (:meth:`EchoGate.clean`), in 20 ms blocks:
    distortion. A block passes when bands 3 dB above prediction plus noise floor hold at least
    half of its energy and the filter's echo estimate does not explain most of it (correlation
    ρ² > 0.7) — the caller talking; otherwise it is attenuated by 60 dB (ramped; 60 ms of
-   hangover after two blocks of the caller). Before the delay is found the same model spans every
-   lag up to ``max_delay_ms`` on the unfiltered audio. Every model starts conservative (the sum
-   of the played power over its lags) and learns in blocks without the caller: fully where the
-   filter removed at least half of the energy (it only removes echo), elsewhere up only slowly, so
-   that a caller taken for echo cannot teach it to swallow the caller.
+   hangover after two blocks of the caller). Every model starts conservative (the sum of the
+   played power over its lags) and learns in blocks without the caller: fully where the filter
+   removed at least half of the energy (it only removes echo), elsewhere up only slowly, so that
+   a caller taken for echo cannot teach it to swallow the caller.
+4. **Before the delay is found** the same model spans every lag up to ``max_delay_ms`` on the
+   unfiltered audio, and two quicker limits cap it. Each block bounds the echo path's gain at
+   every lag and band (echo is no louder than the caller audio it is in; the lowest ratio seen,
+   9 dB up): the caller can only loosen a bound. And a block whose caller audio is 20 dB under
+   the loudest block played in the delay range is evidence that the path is weak or absent (a
+   headset, or a phone that cancels its own echo: the usual case), so a ceiling on the echo,
+   relative to that loudest block, falls 0.75 dB with each: from 0 dB, or from -10 dB after a
+   ``skip`` (a client that sent nothing gave no evidence either way), -20 dB after ~0.5 s of such
+   playback. Both rise 2 dB a second. The bounds only know the lags where something loud was
+   played while the caller audio was quiet; the ceiling speaks for the rest too — an echo later
+   than the playback so far — so a block that only the ceiling would pass is held 100 ms, then
+   its last 500 ms are correlated with the played audio (GCC-PHAT-β at ~8 kHz): a peak 10x the
+   RMS is the echo (no ceiling until the agent's turn ends), under 8x the caller (passed under
+   the ceiling while they talk on), in between it is held and looked at again.
 
 While nothing has been played for ``max_delay_ms`` + the filter's span + 200 ms, ``clean`` returns
 its input untouched and costs nothing; the filter, the delay and the models are kept for the
@@ -39,14 +52,19 @@ Times are counted in samples on the caller's clock: ``played`` audio is placed a
 caller position (or right after what was played before, if that is later), so call ``played``
 with each piece as it is sent and ``clean`` with each caller frame as it arrives; which comes
 first within a tick does not matter. Cost while engaged: ~0.2 ms of CPU per 20 ms at 16 kHz
-(~0.15 ms per block, plus ~0.5 ms per delay estimate), ~0.16 ms at 8 kHz; nothing while idle.
+(~0.15 ms per block, plus ~0.5 ms per delay estimate and ~0.6 ms per check), ~0.16 ms at 8 kHz;
+nothing while idle.
 
 Measured (tests/unit/test_echo.py: flite agent speech at -20 dBFS, echo 120 or 350 ms late,
 -12 dB, a room with a 150 ms noise tail, tanh clipping, -50 dBFS noise): Silero hears speech in
 ~80% of the echo's 32 ms windows before the gate (2-3 barge-ins in 14 s) and in none after; a
-human caller at -26 dBFS (~6 dB above the echo) talking over the agent keeps 78-96% of their
-speech windows. The gate is conservative until the delay is found (~1 s into the first agent
-turn of a call): a caller talking before that must be louder than the agent's echo could be.
+human caller at -26 dBFS (~6 dB above the echo) talking over the agent 4 s in keeps 87-91% of
+their speech windows. With no echo at all, the same caller talking over the agent 0.5-1 s into
+its first turn keeps 83-97% of them, their utterance opening 130-380 ms late (before the gate
+learnt weak paths: 12-59%, 0.5-2.1 s late). The check finds an echo with a direct path easily
+(peaks 12-35x the RMS; callers' under 7x, 9x at most); a purely diffuse one (a room with no direct
+path) peaks at only 4-10x on its first 100 ms, so one that first arrives after ~0.3 s of loud
+playback, or soon after a ``skip``, can get through until the delay is found (~0.5-1 s later).
 
 Barge-in sensitivity lives here too: :func:`barge_floor_dbfs` turns the contract's
 ``barge_sensitivity`` into the quietest caller speech (:func:`level_dbfs`) that may interrupt the
@@ -107,29 +125,32 @@ ONSET_MS = 100
 ONSET_RISE = 10.0
 #: Echo power that the loudspeaker's distortion may put in any band: a share of the whole echo's.
 SPREAD = 0.01
-#: Until the delay is found, every block bounds the echo path's gain at each lag and band (echo
-#: is no louder than the caller audio it is in): the lowest ratio seen, times BOUND_MARGIN (9 dB:
-#: powers do not add exactly over a block). The bounds, and the ceiling below, rise RISE (2 dB)
-#: a second, so that they forget.
+#: Until the delay is found, each block bounds the echo path's gain at every lag and band: echo is
+#: no louder than the caller audio it is in. A bound is the lowest such ratio seen, times
+#: BOUND_MARGIN (9 dB: powers do not add exactly over a block). The caller only loosens a bound.
 BOUND_MARGIN = 8.0
+#: The bounds, and the ceiling below, rise (forget) RISE (2 dB) a second of the caller's clock.
 RISE = 10 ** (2 / 10 * BLOCK_MS / 1000)
-#: A band whose caller audio is EVIDENCE (20 dB) below the loudest block played in the delay range
-#: is evidence of a weak echo path: the ceiling on the echo's gain over that block falls by DECAY
-#: (2 dB) each time, from 0 dB (or SKIP_PRIOR, -10 dB, after a skip) to at least CEILING_MIN.
+#: A block whose caller audio is EVIDENCE (20 dB) below the loudest block played in the delay
+#: range (in all) is evidence of a weak echo path: the ceiling on the echo's power, over that
+#: loudest block's in each band, falls DECAY (0.75 dB) with each, from 0 dB (from SKIP_PRIOR,
+#: -10 dB, after a skip) to no lower than CEILING_MIN. Until then there is no ceiling.
 EVIDENCE = 0.01
-DECAY = 10 ** (-2 / 10)
+DECAY = 10 ** (-0.75 / 10)
 SKIP_PRIOR = 0.1
 CEILING_MIN = 1e-6
-#: A block that passes only under the ceiling may be an echo arriving at a lag not bounded yet: it
-#: is held, CHECK blocks in all, while its band envelopes are compared with the played audio's at
-#: each lag whose bound could explain a CANDIDATE share of it. A normalised correlation of their
-#: block-to-block changes (log power, bands well above the noise) of ECHO_CORR or more at any such
-#: lag is the echo (the ceiling is lifted until the agent's turn ends); else the caller, who is
-#: then let through until RELEASE blocks pass without them.
+#: A block that the bounds would gate and the ceiling would pass, CLEAR (6 dB) above the noise
+#: floor, may be an echo arriving at a lag not bounded yet (only the ceiling says it cannot be that
+#: loud): it is held CHECK blocks, then the caller audio of the last CHECK_MS is correlated with the
+#: played audio (GCC-PHAT-β over every lag where something was played). A peak ECHO_PEAK times the
+#: correlation's RMS is the echo: the ceiling is lifted until the agent's turn ends. Under
+#: CALLER_PEAK it is the caller, passed under the ceiling until RELEASE blocks go by without them.
+#: In between it is held CHECK blocks more and looked at again.
+CLEAR = 4.0
 CHECK = 5
 CHECK_MS = 500
-CLEAR = 4.0
-ECHO_PEAK = 9.0
+ECHO_PEAK = 10.0
+CALLER_PEAK = 8.0
 RELEASE = 10
 #: Band powers (of a 2N-point spectrum of N PCM16-scaled samples): a block below QUIET (about
 #: -80 dBFS) is silence; the noise floor is never taken below QUIET_BAND; played audio above
@@ -332,15 +353,12 @@ class EchoGate:
         self.far_head = 0  # row of far_bands holding the current block
         self.wide = _EchoPower(self.lags, nb)  # while the delay is unknown: every lag, no filter
         self.bound = np.ones((self.lags, nb))  # ... the bound on its gain at each lag
-        self.ceiling = np.full(nb, np.inf)  # ... and over the loudest lag, while the echo is not heard
-        self.aged_at = 0  # caller sample index up to which the bounds have risen
-        self.last = np.zeros(nb)  # the last block's power per band (the caller audio's)
-        self.check = 0  # blocks of the current check (0: none)
+        self.limit = np.zeros(nb)  # ... the echo power they allow in this block
+        self.ceiling = math.inf  # ... its power over the loudest lag's, at most
+        self.aged_at = 0  # caller sample index up to which the bounds and the ceiling have risen
+        self.check = 0  # blocks held by the current check (0: none)
         self.released = 0  # blocks left in which the caller passes under the ceiling
-        self.limit = np.zeros(nb)  # the echo power the bounds allow in this block
-        self.echo_heard = False  # a check found echo in this agent turn
-        self.checks = 0  # statistics: checks made, and of them found echo
-        self.checks_echo = 0
+        self.echo_heard = False  # a check found the echo in this agent turn
         self.model = _EchoPower(p + 1, nb)  # at the delay, after the filter
         self.echo = _EchoPower(p + 1, nb)  # ... and before it (the echo path)
         self.onset_lags = ONSET_MS // BLOCK_MS
@@ -352,6 +370,9 @@ class EchoGate:
         # statistics, for tests and logs
         self.blocks_gated = 0
         self.blocks_passed = 0
+        self.checks = 0
+        self.checks_echo = 0  # (checks that found the echo)
+        self.check_peak = 0.0  # the last check's correlation peak over its RMS
 
     # ---- input -------------------------------------------------------------------------
     def played(self, samples: np.ndarray) -> None:
@@ -402,13 +423,15 @@ class EchoGate:
         """The caller sent nothing for ``samples`` (a client that does not stream silence, or a
         push-to-talk one): move the caller clock on to real time. What was played meanwhile is
         forgotten: a client that sent no audio was not listening with an open microphone, and
-        judging its next words against all of it would mute a caller who talks over the agent."""
+        judging its next words against all of it would mute a caller who talks over the agent. Until
+        the delay is found, the echo is then taken to be at most 10 dB under the loudest block
+        played since (SKIP_PRIOR), less as the caller audio shows it weaker."""
         if self.running:
             self._stop()
         self.far.erase(self.near_pos, self.near_pos + samples)
         self.near_pos += samples
         self._age(self.near_pos)
-        np.minimum(self.ceiling, SKIP_PRIOR, out=self.ceiling)
+        self.ceiling = min(self.ceiling, SKIP_PRIOR)
 
     @property
     def delay_ms(self) -> float | None:
@@ -433,7 +456,6 @@ class EchoGate:
         for lag in range(self.lags - 1, 0, -1):
             self._push_far(self.block_start - lag * n)
         self.gain, self.run, self.hang = 1.0, 0, 0
-        self.last[:] = 0
         self.check = self.released = 0
 
     def _stop(self) -> None:
@@ -569,9 +591,8 @@ class EchoGate:
         total = float(err.sum())
         hot = err > MARGIN * (explained + self.noise)
         near = total > QUIET and float(err[hot].sum()) >= NEAR_SHARE * total and not echo_like
-        if mic is None and total > QUIET:
-            near = self._unbounded(played, err, explained, total, near)
-        self.last = err
+        if mic is None and total > QUIET:  # (a muted microphone is no evidence)
+            near = self._unbounded(played, err, total, near)
         if total > QUIET and (cancelled or not near):  # (a muted microphone teaches nothing)
             up = 1.0 if cancelled else UP
             model.learn(played, np.maximum(err - self.noise, 0.0), predicted, up, monotone)
@@ -598,61 +619,65 @@ class EchoGate:
             self.aged_at = at
             rise = RISE**blocks
             np.minimum(self.bound * rise, 1.0, out=self.bound)
-            np.minimum(self.ceiling * rise, np.where(self.ceiling > 1.0, np.inf, 1.0), out=self.ceiling)
+            if self.ceiling <= 1.0:
+                self.ceiling = min(self.ceiling * rise, 1.0)
 
-    def _unbounded(self, played: np.ndarray, err: np.ndarray, explained: np.ndarray, total: float, near: bool) -> bool:
-        """Before the delay is found: whether to pass the block, given whether it passes against the
-        bounds (``near``); then learn from it. It may also pass against the ceiling, after a check."""
+    def _unbounded(self, played: np.ndarray, err: np.ndarray, total: float, near: bool) -> bool:
+        """Before the delay is found: whether to pass the block (``near``: it passes against the
+        bounds), then what it teaches the bounds and the ceiling."""
         loudest = played.max(axis=0)
-        if not near and np.isfinite(self.ceiling).any():
-            limit = np.where(self.ceiling < np.inf, np.minimum(self.limit, self.ceiling * loudest), self.limit)
+        if not near and self.ceiling <= 1.0:
+            limit = np.minimum(self.limit, self.ceiling * loudest)
             hot = err > MARGIN * (limit + SPREAD * limit.sum() + self.noise)
             if float(err[hot].sum()) < NEAR_SHARE * total:
-                if self.released:
-                    self.released -= 1
+                self.released = max(self.released - 1, 0)
+            elif self.released:
+                self.released = RELEASE
+                near = True
             elif total < CLEAR * float(self.noise.sum()):
-                near = True  # (at the noise floor: nothing the VAD would hear, nothing to check)
-            else:
-                if self.released:
-                    self.released = RELEASE
-                    near = True
-                elif not self.check:
-                    self.check = 1
-                    self.checks += 1
+                near = True  # (at the noise floor: nothing to check)
+            elif not self.check:
+                self.check = 1
+                self.checks += 1
         if self.check:
             self.check += 1
             if self.check > CHECK:
                 self._check(played)
-        if not self.echo_heard:
-            weak = (err < EVIDENCE * loudest) & (loudest > FAR_ACTIVE)
-            self.ceiling[weak] = np.maximum(np.minimum(self.ceiling[weak], 1.0) * DECAY, CEILING_MIN)
-        # (the caller only loosens a bound: it needs no guard)
-        cap = BOUND_MARGIN * np.maximum(err, QUIET_BAND) / np.maximum(played, QUIET_BAND)
-        np.minimum(self.bound, cap, out=self.bound)
+        if not self.echo_heard and total < EVIDENCE * float(loudest.sum()):
+            self.ceiling = max(min(self.ceiling, 1.0) * DECAY, CEILING_MIN)
+        bound = BOUND_MARGIN * np.maximum(err, QUIET_BAND) / np.maximum(played, QUIET_BAND)
+        np.minimum(self.bound, bound, out=self.bound)
         return near
 
     def _check(self, played: np.ndarray) -> None:
         """The last block of a check: is the caller audio of the last CHECK_MS a delayed copy of the
-        played audio? (GCC-PHAT-β, as the delay estimate, over the lags where something was played.)"""
+        played audio? (GCC-PHAT-β at about 8 kHz, as the delay estimate, over the lags where something
+        was played.)"""
         self.check = 0
-        n, w, m = self.block, self.rate * CHECK_MS // 1000, self.lags * self.block
+        n, q = self.block, max(1, self.rate // 8000)
+        w, m = self.rate * CHECK_MS // 1000 // q * q, self.lags * n // q * q
         end = self.block_start + n
-        near = self.mic.read(end - w, end)
-        far = self.far.read(end - w - m, end)
+        near = self.mic.read(end - w, end).reshape(-1, q).mean(axis=1)
+        far = self.far.read(end - w - m, end).reshape(-1, q).mean(axis=1)
+        w, m = w // q, m // q
         size = 1 << (w + m - 1).bit_length()
         cross = np.conj(np.fft.rfft(near, size)) * np.fft.rfft(far, size)
-        lo, hi = int(150 * size / self.rate), int(3800 * size / self.rate)
+        rate = self.rate / q
+        lo, hi = int(150 * size / rate), int(min(3800, 0.48 * rate) * size / rate)
         weight = np.zeros(len(cross))
         weight[lo:hi] = 1 / (np.abs(cross[lo:hi]) + 1e-12) ** 0.8
         corr = np.abs(np.fft.irfft(cross * weight, size)[: m + 1])[::-1]  # by delay, 0 to m
-        live = np.append(np.repeat(played.sum(axis=1) > FAR_ACTIVE, n), False)
+        live = (played.sum(axis=1) > FAR_ACTIVE)[np.minimum(np.arange(m + 1) * q // n, self.lags - 1)]
         corr = corr[live] if live.any() else corr
-        if float(corr.max()) > ECHO_PEAK * math.sqrt(float(np.mean(corr**2))):
+        self.check_peak = peak = float(corr.max()) / max(math.sqrt(float(np.mean(corr**2))), 1e-30)
+        if peak >= ECHO_PEAK:
             self.checks_echo += 1
             self.echo_heard = True
-            self.ceiling[:] = np.inf
-        else:
+            self.ceiling = math.inf
+        elif peak < CALLER_PEAK:
             self.released = RELEASE
+        else:
+            self.check = 1  # (not clear yet: hold on, and look again)
 
     def _predict(self) -> tuple[_EchoPower, np.ndarray, slice | None, np.ndarray, np.ndarray]:
         """The residual model in use, the played power at its lags, the lags that must be monotone, its
