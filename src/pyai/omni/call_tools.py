@@ -22,10 +22,9 @@ MAX_TIMEOUT_MS = 120_000
 
 
 def offered(tool: AnyTool, config: dict[str, Any]) -> OfferedTool:
-    kind = "engine" if tool.execution == "engine" else tool.execution
     return OfferedTool(
         name=tool.name,
-        kind=kind,
+        kind=tool.execution,
         description=tool.description or "",
         parameters=tool.input_schema or {"type": "object", "properties": {}},
         timeout_ms=tool.timeout_ms,

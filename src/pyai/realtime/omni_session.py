@@ -32,6 +32,7 @@ from pyai.hear.engine import stt_engine
 from pyai.hear.streaming import Output as HeardOutput
 from pyai.hear.streaming import StreamOptions
 from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
+from pyai.omni import tones
 from pyai.omni.brain import Brain, CallTool, EndCall, Say
 from pyai.omni.brains import build_brain
 from pyai.omni.call_record import CallRecorder
@@ -80,7 +81,6 @@ CONFIGURE_FIELDS = frozenset(
         "temperature",
     }
 )
-DTMF_KEYS = frozenset("0123456789*#ABCD")
 DEFAULT_GREETING = "Hello! How can I help you today?"
 ACK_MODES = ("auto", "always", "off")
 DEPRECATION_NOTICE = {
@@ -211,7 +211,8 @@ class _Call:
             if now >= next_slow:
                 next_slow = now + SLOW_TOOL_MS / 1000
                 await self.apply(self.conv.on_tool_slow(work.call_id))
-            await asyncio.sleep(max(0.0, min(next_slow, deadline if not runs_here else next_slow) - now))
+            wake = next_slow if runs_here else min(next_slow, deadline)
+            await asyncio.sleep(max(0.0, wake - now))
 
     async def _execute(self, work: RunTool) -> None:
         assert self.conv is not None
@@ -459,7 +460,7 @@ class _Call:
             await self._client_tool_result(frame)
         elif kind == "dtmf":
             digits = frame.get("digits")
-            if not isinstance(digits, str) or not 0 < len(digits) <= 32 or not set(digits.upper()) <= DTMF_KEYS:
+            if not isinstance(digits, str) or not 0 < len(digits) <= 32 or not set(digits.upper()) <= tones.KEYS.keys():
                 await self._soft_error("invalid_frame", "dtmf.digits: 1-32 keys of 0-9, *, #, A-D")
             else:
                 await self.apply(self.conv.on_dtmf(digits.upper()))
