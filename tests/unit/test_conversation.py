@@ -68,7 +68,7 @@ def test_greeting_plays_then_the_callers_turn_goes_to_the_brain_with_the_history
     conv = greeted()
     speak_sentence(conv, "turn_1", 0, 1.0)
     got, events = pull_all(conv, 1.5)
-    assert got == RATE and events == ["agent.audio_start", "agent.audio_end"]
+    assert got == RATE and events == ["agent.audio_start", "agent.audio_end", "agent.turn_end"]
     out = caller_says(conv, "I need to change my address.")
     assert kinds(out) == ["caller.final"]
     (think,) = out.work
@@ -88,7 +88,7 @@ def test_sentences_play_in_order_even_when_made_out_of_order() -> None:
     assert pull_all(conv, 0.5)[0] == 0
     speak_sentence(conv, "turn_1", 0, 0.5)
     got, events = pull_all(conv, 1.5)
-    assert got == RATE and events == ["agent.audio_start", "agent.audio_end"]
+    assert got == RATE and events == ["agent.audio_start", "agent.audio_end", "agent.turn_end"]
     assert conv.messages[-1] == {"role": "assistant", "content": "We open at nine. We close at five."}
 
 
@@ -117,7 +117,7 @@ def test_a_backchannel_resumes_the_agent_where_it_paused() -> None:
     out = caller_says(conv, "Mm-hm.")
     assert kinds(out) == ["caller.final"] and not out.work  # no interruption, no new turn
     got, events = pull_all(conv, 2.0)
-    assert got == int(1.5 * RATE) and events == ["agent.audio_end"]
+    assert got == int(1.5 * RATE) and events == ["agent.audio_end", "agent.turn_end"]
 
 
 def test_with_ack_mode_off_a_backchannel_interrupts() -> None:
@@ -151,7 +151,7 @@ def test_end_call_hangs_up_only_after_the_goodbye_has_played() -> None:
     assert "call.ended" not in events
     work: list = []
     got, events = pull_all(conv, 1.0, work)
-    assert events == ["agent.audio_end", "call.ended"] and conv.ended
+    assert events == ["agent.audio_end", "agent.turn_end", "call.ended"] and conv.ended
     assert work == [Hangup("agent_end_call")]
 
 

@@ -224,6 +224,20 @@ class StreamSession:
         self.backlog = self.backlog[n_frames * FRAME :]
         return out
 
+    def set_turn_detection(
+        self, eagerness: str = "normal", silence_ms: int | None = None, threshold: float | None = None
+    ) -> None:
+        """How turns end from now on. ``silence_ms``: a fixed silence ends every turn (OpenAI's
+        ``server_vad``; the turn model is then not asked), else the turn model's schedule for
+        ``eagerness``; ``threshold``: the speech probability at which the VAD hears speech."""
+        policy = TurnPolicy.for_eagerness(eagerness)
+        if silence_ms is not None:
+            never = silence_ms + 1000  # no pause is judged before the silence ends the turn
+            policy = dataclasses.replace(policy, pause_ms=never, complete_ms=silence_ms, incomplete_ms=silence_ms)
+        self.vad.policy = policy
+        if threshold is not None:
+            self.vad.set_threshold(threshold)
+
     def commit(self) -> Output:
         """``commit`` / ``EOF``: end the open utterance now; speech still going on starts the next."""
         if self.utterance is None:

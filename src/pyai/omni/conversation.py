@@ -122,6 +122,7 @@ class Think:
     turn_id: str
     messages: list[dict]  # OpenAI chat format: the conversation so far, the caller's turn last
     tools: list[dict] = field(default_factory=list)  # chat-completions tool specs the brain may call
+    round: int = 0  # 0: the turn's first thought; n: after its n-th round of tool calls
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,12 @@ class ConversationOptions:
     barge_sensitivity: str | float | None = "normal"
     tools: list[OfferedTool] = field(default_factory=list)
     listen: StreamOptions = field(default_factory=StreamOptions)
+    #: Answer each caller turn at once; False (OpenAI's ``create_response: false``): the caller's
+    #: words join the conversation and the agent waits for :meth:`Conversation.respond`.
+    auto_respond: bool = True
+    #: Caller speech over the agent: ``pause`` it at onset and decide when the words are known
+    #: (a backchannel resumes it), ``interrupt`` it at onset, or ``off`` (the agent talks on).
+    barge_in: str = "pause"
 
 
 @dataclass
@@ -200,6 +207,7 @@ class _Turn:
     said_from: int = 0  # the first sentence of this round (earlier ones are in ``messages``)
     filler_said: bool = False
     final_round: bool = False  # end_call or a transfer: no more thinking after this round
+    waiting_said: bool = False  # agent.waiting sent for this round
 
     def waiting(self) -> bool:
         return any(c.outcome is None for c in self.calls)
@@ -244,6 +252,10 @@ class Conversation:
         self.tool_specs = [tool.spec() for tool in options.tools]
         self.calls: dict[str, _ToolCall] = {}  # tool calls not answered yet, by call id
         self.collecting: _ToolCall | None = None  # a ``collect`` waiting for the caller's keys
+        #: Messages an adapter may edit later, by key: a caller's by utterance id, the agent's by
+        #: turn id, an app's by the key it gave (OpenAI Realtime items are deleted and truncated).
+        self.tagged: dict[str, dict] = {}
+        self.dropped: set[str] = set()  # utterances the app cleared: their words are not heard
 
     # ---- input -------------------------------------------------------------------------
     def start(self) -> Output:
@@ -263,27 +275,31 @@ class Conversation:
         if behind > self.options.rate * CALLER_GAP_MS // 1000:
             self.echo.skip(behind)
         samples = self.echo.clean(self.listener.decode(data))
-        was_speaking = self.listener.utterance is not None
-        if not was_speaking:
+        before = self.listener.utterance.uid if self.listener.utterance is not None else None
+        if before is None:
             self.peak_dbfs = -math.inf
         level = self._level(samples)
-        out = self.heard(self.listener.feed_native(samples))
+        heard = self.listener.feed_native(samples)
         utterance = self.listener.utterance
+        out = Output()
+        if before is not None and (utterance is None or utterance.uid != before):
+            out.events.append(self._event("caller.speech_stopped", utterance_id=before))  # the turn's audio is in
+        out += self.heard(heard)
         if utterance is None:
             return out
         self.peak_dbfs = max(self.peak_dbfs, level)
         loud = self.barge_floor is None or self.peak_dbfs >= self.barge_floor
-        if not was_speaking:
+        if utterance.uid != before:
             out.events.insert(0, self._event("caller.speech_started", utterance_id=utterance.uid))
             if self._agent_audible():
                 if loud:
-                    self.paused_at_ms = self._t_ms()  # stop sending at once; decide when we know more
+                    out += self._barge()
                 else:
                     self.quiet_uid = utterance.uid
         elif self.quiet_uid == utterance.uid and loud:
             self.quiet_uid = None  # the caller raised their voice: now it counts
             if self._agent_audible():
-                self.paused_at_ms = self._t_ms()
+                out += self._barge()
         if self.paused_at_ms is not None and self._t_ms() - self.paused_at_ms > BACKCHANNEL_MAX_MS:
             out += self._interrupt()
         return out
@@ -293,6 +309,10 @@ class Conversation:
         out = Output(work=list(result.work))
         for event in result.events:
             kind = event["type"]
+            if event.get("utterance_id") in self.dropped:
+                if kind == "final":
+                    self.dropped.discard(event["utterance_id"])
+                continue
             if kind == "partial":
                 out.events.append(
                     self._event("caller.partial", **_fields(event, "utterance_id", "text", "stable_text"))
@@ -456,6 +476,69 @@ class Conversation:
             s.pulled = min(s.pulled, max(0, left))
             left -= s.made
 
+    def commit(self) -> Output:
+        """The app says the caller's turn is over: end the utterance being heard now. Empty (no
+        events) when no speech is being heard."""
+        utterance = self.listener.utterance
+        if utterance is None:
+            return Output()
+        out = Output(events=[self._event("caller.speech_stopped", utterance_id=utterance.uid)])
+        return out + self.heard(self.listener.commit())
+
+    def clear_input(self) -> Output:
+        """The app discards the speech being heard: its words never reach the conversation (its
+        work still runs, so the recogniser finishes the utterance, but what it hears is dropped)."""
+        utterance = self.listener.utterance
+        if utterance is None:
+            return Output()
+        self.dropped.add(utterance.uid)
+        return Output(work=self.listener.commit().work)
+
+    def add_message(self, key: str, role: str, content: str) -> None:
+        """A message the app adds to the conversation (no answer: see :meth:`respond`)."""
+        self._remember(key, {"role": role, "content": content})
+
+    def respond(self) -> Output:
+        """Answer now: the app asks for the agent's turn (after adding messages, or when the
+        caller's turns are not answered by themselves). Whatever the agent was saying stops."""
+        out = self._stop_turn()
+        turn = self._new_turn()
+        out.work.append(Think(turn.turn_id, list(self.messages), self.tool_specs))
+        return out
+
+    def cancel(self) -> Output:
+        """Stop the agent's turn (the app asked): what was heard of it is remembered."""
+        return self._stop_turn()
+
+    def forget(self, key: str) -> bool:
+        """Drop a tagged message (with the answers to its tool calls); False if there is none."""
+        message = self.tagged.pop(key, None)
+        if message is None or not any(m is message for m in self.messages):
+            return False
+        ids = {c["id"] for c in message.get("tool_calls") or []}
+        self.messages[:] = [
+            m for m in self.messages if m is not message and not (m["role"] == "tool" and m["tool_call_id"] in ids)
+        ]
+        return True
+
+    def revise(self, key: str, content: str) -> bool:
+        """Replace a tagged message's words (the app knows better what the caller heard)."""
+        message = self.tagged.get(key)
+        if message is None:
+            return False
+        message["content"] = content or (None if message.get("tool_calls") else "")
+        return True
+
+    def set_persona(self, persona: str) -> None:
+        self.options.persona = persona
+        self.messages[0]["content"] = persona
+
+    def set_tools(self, tools: list[OfferedTool]) -> None:
+        """The tools offered from the next thought on (calls in flight keep their tool)."""
+        self.options.tools = tools
+        self.tools = {tool.name: tool for tool in tools}
+        self.tool_specs = [tool.spec() for tool in tools]
+
     def end(self, reason: str = "caller_hangup") -> Output:
         if self.ended:
             return Output()
@@ -475,6 +558,18 @@ class Conversation:
         n = sum(n for n, _ in self.recent)
         energy = sum(e for _, e in self.recent)
         return 10 * math.log10(energy / n) if n and energy > 0 else -math.inf
+
+    def _barge(self) -> Output:
+        """Loud caller speech over the agent, as ``barge_in`` says."""
+        if self.options.barge_in == "interrupt":
+            return self._interrupt()
+        if self.options.barge_in == "pause":
+            self.paused_at_ms = self._t_ms()  # stop sending at once; decide when we know more
+        return Output()
+
+    def _remember(self, key: str, message: dict) -> None:
+        self.messages.append(message)
+        self.tagged[key] = message
 
     def _t_ms(self) -> int:
         return self.listener.samples_seen * 1000 // LISTEN_RATE
@@ -578,39 +673,37 @@ class Conversation:
             out += self._next_round(turn)
         return out
 
-    def _record_calls(self, calls: list[_ToolCall], said: str) -> None:
+    def _record_calls(self, calls: list[_ToolCall], said: str) -> dict:
         """The round's tool calls and answers in the messages, as the chat-completions API expects
-        them: the assistant message with ``tool_calls``, then one ``tool`` message per call."""
-        if not calls:
-            return
-        self.messages.append(
-            {
-                "role": "assistant",
-                "content": said or None,
-                "tool_calls": [
-                    {
-                        "id": c.call_id,
-                        "type": "function",
-                        "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
-                    }
-                    for c in calls
-                ],
-            }
-        )
+        them: the assistant message with ``tool_calls`` (returned), then one ``tool`` message per call."""
+        message = {
+            "role": "assistant",
+            "content": said or None,
+            "tool_calls": [
+                {
+                    "id": c.call_id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+                }
+                for c in calls
+            ],
+        }
+        self.messages.append(message)
         for c in calls:
             self.messages.append({"role": "tool", "tool_call_id": c.call_id, "content": json.dumps(c.outcome)})
+        return message
 
     def _next_round(self, turn: _Turn) -> Output:
         """Every call of the round has answered: remember them, and ask the brain again."""
         said = " ".join(s.text for s in turn.sentences[turn.said_from :] if s.text)
         self._record_calls(turn.calls, said)
-        turn.calls, turn.said_from = [], len(turn.sentences)
+        turn.calls, turn.said_from, turn.waiting_said = [], len(turn.sentences), False
         if turn.final_round:
             return self._maybe_finish()
         turn.rounds += 1
         turn.thinking = True
         tools = self.tool_specs if turn.rounds < MAX_TOOL_ROUNDS else []
-        return Output(work=[Think(turn.turn_id, list(self.messages), tools)])
+        return Output(work=[Think(turn.turn_id, list(self.messages), tools, turn.rounds)])
 
     def _caller_turn(self, event: dict) -> Output:
         """A final transcript: a backchannel over the agent, an interruption, or the caller's turn."""
@@ -631,8 +724,12 @@ class Conversation:
             self.collecting = None
             if self.turn is None or tc not in self.turn.calls:
                 self._record_calls([tc], "")
+        key = event.get("utterance_id") or f"said_{len(self.messages)}"
+        if not self.options.auto_respond:
+            self._remember(key, {"role": "user", "content": text})
+            return out
         out += self._stop_turn()  # the agent had started (or was about to): the caller's words win
-        self.messages.append({"role": "user", "content": text})
+        self._remember(key, {"role": "user", "content": text})
         turn = self._new_turn()
         out.work.append(Think(turn.turn_id, list(self.messages), self.tool_specs))
         return out
@@ -645,7 +742,7 @@ class Conversation:
         if turn.started or self._agent_audible():
             return self._interrupt()
         self._close_turn()  # only thought of: nothing of it was heard (its tool calls are remembered)
-        return Output(work=[Cancel(turn.turn_id)])
+        return Output(events=[self._turn_end(turn, "cancelled")], work=[Cancel(turn.turn_id)])
 
     def _interrupt(self) -> Output:
         """Caller speech over the agent: drop its queued audio, keep only what was heard."""
@@ -656,9 +753,17 @@ class Conversation:
         played_ms = turn.played_ms(self.options.rate)
         heard = self._close_turn()
         return Output(
-            events=[self._event("interruption", turn_id=turn.turn_id, played_ms=played_ms, heard_text=heard)],
+            events=[
+                self._event("interruption", turn_id=turn.turn_id, played_ms=played_ms, heard_text=heard),
+                self._turn_end(turn, "interrupted"),
+            ],
             work=[Cancel(turn.turn_id)],
         )
+
+    def _turn_end(self, turn: _Turn, status: str) -> dict:
+        """The last event of every agent turn: ``completed``, ``interrupted`` (some of it was
+        heard) or ``cancelled`` (stopped before any of it played)."""
+        return self._event("agent.turn_end", turn_id=turn.turn_id, status=status)
 
     def _close_turn(self) -> str:
         """Remember what the caller heard of the turn, end it, and return that text. Tool calls
@@ -673,16 +778,22 @@ class Conversation:
                 c.outcome = {"status": "cancelled", "error": "the caller spoke before it answered"}
                 self.calls.pop(c.call_id, None)
         if calls:
-            self._record_calls(calls, heard)
+            self.tagged[turn.turn_id] = self._record_calls(calls, heard)
         elif heard:
-            self.messages.append({"role": "assistant", "content": heard})
+            self._remember(turn.turn_id, {"role": "assistant", "content": heard})
         return heard
 
     def _maybe_finish(self) -> Output:
         """The turn is over once the brain is done and every sentence has been made and heard."""
         turn = self.turn
-        if turn is None or turn.thinking or turn.calls or not all(s.done and not s.audio for s in turn.sentences):
+        if turn is None or turn.thinking or not all(s.done and not s.audio for s in turn.sentences):
             return Output()
+        if turn.calls:  # all said: the round waits for its tools (once, so a UI can show it)
+            if turn.waiting_said or not turn.waiting():
+                return Output()
+            turn.waiting_said = True
+            waiting = [c.call_id for c in turn.calls if c.outcome is None]
+            return Output(events=[self._event("agent.waiting", turn_id=turn.turn_id, call_ids=waiting)])
         out = Output()
         if turn.started:
             out.events.append(
@@ -690,6 +801,7 @@ class Conversation:
             )
         reason = turn.hangup_after
         self._close_turn()
+        out.events.append(self._turn_end(turn, "completed"))
         if reason:
             out += self.end(reason)
         return out

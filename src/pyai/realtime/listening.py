@@ -18,6 +18,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import numpy as np
+
 from pyai.engines.stt.base import EngineUnavailable, Transcript
 from pyai.engines.stt.pocketsphinx_partials import PartialSession
 from pyai.engines.turn.smart_turn import turn_probability
@@ -82,11 +84,16 @@ class Listening:
                 await self.deliver(self.session.on_partial(work.uid, hypothesis, work.t_ms))
 
     async def _decode(self, work: Decode | LookAhead) -> Transcript:
+        return await self.transcribe(work.samples, work.prefix)
+
+    async def transcribe(self, samples: np.ndarray, prefix: str = "") -> Transcript:
+        """A whole utterance (16 kHz float) with the full-context engine, as the session's options
+        say (language, key terms): the final of a stream, or a push-to-talk turn."""
         options = self.session.options
-        kwargs = {"prefix": work.prefix} if work.prefix else {}
+        kwargs = {"prefix": prefix} if prefix else {}
         return await asyncio.to_thread(
             self.stt.transcribe,
-            work.samples,
+            samples,
             language=options.language,
             prompt=keyterm_prompt(options.keyterms),
             **kwargs,

@@ -103,6 +103,7 @@ class SileroEndpointer:
         self.vad = SileroVad()
         self.policy = policy
         self.endpointing_ms = endpointing_ms
+        self.speech_threshold, self.silence_threshold = SPEECH, SILENCE
         self.buffer = np.zeros(0, dtype=np.float32)
         self.windows_seen = 0
         self.speech_windows = 0
@@ -129,6 +130,11 @@ class SileroEndpointer:
         turn model scores at a ``pause``."""
         return np.concatenate(self.recent) if self.recent else np.zeros(0, dtype=np.float32)
 
+    def set_threshold(self, speech: float) -> None:
+        """Hear speech at ``speech`` probability (0-1); silence stays the same distance below it."""
+        self.speech_threshold = speech
+        self.silence_threshold = max(0.0, speech - (SPEECH - SILENCE))
+
     def process(self, samples: np.ndarray) -> list[VadEvent]:
         buf = np.concatenate([self.buffer, samples.astype(np.float32, copy=False)])
         events: list[VadEvent] = []
@@ -154,7 +160,7 @@ class SileroEndpointer:
         self.recent.append(window)
         p = self.vad(window)
         self._maybe_reset(p)
-        speech = p >= SPEECH
+        speech = p >= self.speech_threshold
         self.speech_windows += speech
         self.run_speech = self.run_speech + 1 if speech else 0
         if not self.in_speech:
@@ -167,7 +173,7 @@ class SileroEndpointer:
             self.pause = None
             self.wait_ms = self._silence_limit()
             return []
-        if self.silence_windows or p < SILENCE:
+        if self.silence_windows or p < self.silence_threshold:
             self.silence_windows += 1
         silence_ms = self.silence_windows * WINDOW_MS
         if self.policy is not None and self.pause is None and silence_ms >= self.policy.pause_ms:
