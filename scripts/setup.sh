@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # pocketsphinx-testdata and asterisk-core-sounds-en(-g722): human recordings with transcripts (tests/corpus.py)
 # espeak-ng: the phonemiser of the Piper voice (run as a program, see engines/tts/piper.py);
 # festival + festvox-us-slt-hts: the HTS voice of the female stock voices (engines/tts/festival.py)
-APT_PACKAGES=(flite espeak-ng festival festvox-us-slt-hts alsa-utils redis-server pocketsphinx-testdata asterisk-core-sounds-en asterisk-core-sounds-en-g722)
+# chromium: the headless browser of the playground's test (tests/test_playground.py, /usr/bin/chromium)
+APT_PACKAGES=(flite espeak-ng festival festvox-us-slt-hts alsa-utils redis-server pocketsphinx-testdata asterisk-core-sounds-en asterisk-core-sounds-en-g722 chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

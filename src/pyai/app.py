@@ -21,6 +21,7 @@ from pyai.api import (
     not_implemented,
     omni_calls,
     omni_sessions,
+    playground,
     sandbox,
     speech,
     tools,
@@ -38,7 +39,7 @@ from pyai.gateway.auth import guard
 from pyai.hear.engine import partial_workers, warm_stream_models
 from pyai.jobs.worker import Worker
 from pyai.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from pyai.realtime import hear_stream, omni_session
+from pyai.realtime import hear_stream, omni_session, openai_session
 from pyai.services import Services
 from pyai.settings import Settings
 from pyai.speak.synthesis import tts_engine
@@ -53,6 +54,7 @@ ROUTERS = (
     transcriptions.router,
     hear_stream.router,
     omni_session.router,
+    openai_session.router,
     omni_sessions.router,
     omni_calls.router,
     transcription_jobs.router,
@@ -63,6 +65,7 @@ ROUTERS = (
     knowledge.router,
     agents.router,
     tools.router,
+    playground.router,  # not part of the contract: plain routes, outside the guard and the schema
 )
 
 

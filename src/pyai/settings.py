@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     rate_limit_rps: int = 50
     rate_limit_burst: int = 100
     realtime_concurrency: int = 10
+    # /v1/realtime sessions end after this long with session_expired, as OpenAI's do (60 min)
+    realtime_max_session_seconds: float = Field(default=3600.0, gt=0)
     lease_ttl_seconds: float = 30.0
     key_cache_seconds: float = 2.0
 
@@ -80,6 +82,12 @@ class Settings(BaseSettings):
     # Speak: queued/running voice designs allowed per org, and on the whole server (all orgs).
     design_queue_limit: int = Field(default=16, ge=1)
     design_queue_global_limit: int = Field(default=64, ge=1)
+
+    # Browser playground (api/playground.py): GET /playground, a page for talking to an Omni agent.
+    playground_enabled: bool = True  # false: every /playground route is a 404
+    # An API key with omni:session that the page may use without pasting one (POST /playground/session
+    # mints its session tokens); unset: visitors paste their own key. Anyone who can open the page can use it.
+    playground_key: str | None = Field(default=None, repr=False)
 
     # Durable jobs.
     worker_in_process: bool = True

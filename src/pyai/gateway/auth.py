@@ -31,6 +31,7 @@ from pyai.store.ids import now_ms
 from pyai.store.models import ApiKey, Org
 
 SUBPROTOCOL_PREFIX = "pyai-key."
+OPENAI_SUBPROTOCOL_PREFIX = "openai-insecure-api-key."  # OpenAI's browser client, on /v1/realtime
 
 
 @dataclass(slots=True)
@@ -44,25 +45,35 @@ def _unauthorized(message: str) -> ApiError:
 
 
 def credential_from(conn: HTTPConnection) -> tuple[str | None, str | None]:
-    """Find the key in a request or upgrade; returns ``(key, accepted_subprotocol)``."""
+    """Find the key in a request or upgrade; returns ``(key, accepted_subprotocol)``.
+
+    On ``/v1/realtime`` the OpenAI clients' ways are accepted too: ``?access_token=`` and the
+    browser client's ``openai-insecure-api-key.<key>`` subprotocol; when such a client offers
+    ``realtime``, that is the subprotocol echoed (never the one carrying the key). Whenever
+    subprotocols are offered exactly one is echoed, or browsers drop the connection.
+    """
+    key = None
     auth = conn.headers.get("authorization")
     if auth:
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            return value.strip(), None
-    if key := conn.headers.get("x-api-key"):
-        return key.strip(), None
-    if conn.scope["type"] == "websocket":
-        offered = conn.headers.get("sec-websocket-protocol", "")
-        for proto in (p.strip() for p in offered.split(",")):
-            if proto.startswith(SUBPROTOCOL_PREFIX):
-                return proto[len(SUBPROTOCOL_PREFIX) :], proto
-        params = conn.query_params
-        if key := params.get("api_key"):
-            return key, None
-        if conn.url.path.rstrip("/").endswith("/v1/realtime") and (key := params.get("access_token")):
-            return key, None
-    return None, None
+            key = value.strip()
+    if key is None and (header := conn.headers.get("x-api-key")):
+        key = header.strip()
+    if conn.scope["type"] != "websocket":
+        return key, None
+    realtime = conn.url.path.rstrip("/").endswith("/v1/realtime")
+    prefixes = (SUBPROTOCOL_PREFIX, OPENAI_SUBPROTOCOL_PREFIX) if realtime else (SUBPROTOCOL_PREFIX,)
+    offered = [p.strip() for p in conn.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+    carrier = next((p for p in offered if p.startswith(prefixes)), None)
+    if key is None and carrier is not None:
+        key = carrier.split(".", 1)[1]
+    params = conn.query_params
+    if key is None:
+        key = params.get("api_key") or (params.get("access_token") if realtime else None)
+    if realtime and "realtime" in offered:
+        return key, "realtime"
+    return key, carrier or (offered[0] if offered else None)
 
 
 class Gateway:

@@ -172,6 +172,9 @@ class ConversationOptions:
     #: Caller speech over the agent: ``pause`` it at onset and decide when the words are known
     #: (a backchannel resumes it), ``interrupt`` it at onset, or ``off`` (the agent talks on).
     barge_in: str = "pause"
+    #: The most words one agent turn may say (OpenAI's ``max_output_tokens``); the brain's
+    #: sentences past it are dropped and the turn ends ``truncated``. None: no limit.
+    max_turn_words: int | None = None
 
 
 @dataclass
@@ -205,6 +208,8 @@ class _Turn:
     calls: list[_ToolCall] = field(default_factory=list)  # this round's tool calls
     rounds: int = 0  # brain → tools rounds so far
     said_from: int = 0  # the first sentence of this round (earlier ones are in ``messages``)
+    words: int = 0  # words said so far (against ``max_turn_words``)
+    truncated: bool = False  # sentences were dropped at ``max_turn_words``
     filler_said: bool = False
     final_round: bool = False  # end_call or a transfer: no more thinking after this round
     waiting_said: bool = False  # agent.waiting sent for this round
@@ -329,8 +334,14 @@ class Conversation:
     def on_sentence(self, turn_id: str, text: str) -> Output:
         """The brain's next sentence for ``turn_id`` (ignored once the turn was interrupted)."""
         turn = self.turn
-        if turn is None or turn.turn_id != turn_id or not text.strip():
+        if turn is None or turn.turn_id != turn_id or not text.strip() or turn.truncated:
             return Output()
+        words = len(text.split())
+        cap = self.options.max_turn_words
+        if cap is not None and turn.words + words > cap:
+            turn.truncated = True  # whole sentences only: the turn ends with what fits
+            return Output()
+        turn.words += words
         return self._add_sentence(turn, text.strip())
 
     def on_thought(self, turn_id: str, *, end_call: bool = False) -> Output:
@@ -763,7 +774,8 @@ class Conversation:
     def _turn_end(self, turn: _Turn, status: str) -> dict:
         """The last event of every agent turn: ``completed``, ``interrupted`` (some of it was
         heard) or ``cancelled`` (stopped before any of it played)."""
-        return self._event("agent.turn_end", turn_id=turn.turn_id, status=status)
+        extra = {"truncated": True} if turn.truncated else {}
+        return self._event("agent.turn_end", turn_id=turn.turn_id, status=status, **extra)
 
     def _close_turn(self) -> str:
         """Remember what the caller heard of the turn, end it, and return that text. Tool calls

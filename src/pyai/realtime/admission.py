@@ -35,8 +35,12 @@ async def reject(ws: WebSocket, code: str, message: str, close_code: int) -> Non
     """Send an ``error`` frame and close; accepts first if the handshake is still pending."""
     if ws.client_state == WebSocketState.CONNECTING:
         await ws.accept(subprotocol=credential_from(ws)[1])
+    frame = {"type": "error", "code": code, "message": message}
+    if ws.url.path.rstrip("/").endswith("/v1/realtime"):  # OpenAI Realtime clients read error.error
+        kind = "server_error" if close_code == CLOSE_ENGINE_ERROR else "invalid_request_error"
+        frame["error"] = {"type": kind, "code": code, "message": message, "param": None, "event_id": None}
     with contextlib.suppress(Exception):
-        await ws.send_json({"type": "error", "code": code, "message": message})
+        await ws.send_json(frame)
         await ws.close(code=close_code, reason=code[:120])
 
 

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -29,7 +29,9 @@ from pyai.gateway.errors import ApiError, ProblemError
 from pyai.gateway.principal import Principal
 from pyai.gateway.streaming_hold import StreamingHold
 from pyai.hear.streaming import Output as HeardOutput
+from pyai.knowledge.grounding import GroundingConfig, ground
 from pyai.omni.brain import Brain, CallTool, EndCall, Say
+from pyai.omni.brains import build_brain
 from pyai.omni.call_record import CallRecorder
 from pyai.omni.conversation import (
     SLOW_TOOL_MS,
@@ -77,6 +79,9 @@ class CallRunner:
         self.voice: VoiceSpec | None = None
         self.voice_id = ""
         self.seed: int | None = None
+        self.speed = 1.0  # the agent's speaking rate
+        self.silent = False  # text only: sentences are not synthesised (nothing is played)
+        self.close_code = CLOSE_NORMAL  # a graceful end closes with this
         self.conv: Conversation | None = None
         self.brain: Brain | None = None
         self.listening: Listening | None = None
@@ -118,10 +123,14 @@ class CallRunner:
         """Close the socket with an error the protocol's clients understand."""
         await reject(self.ws, code, message, close_code)
 
+    def side_lanes(self) -> list[Coroutine[Any, Any, None]]:
+        """Tasks of the protocol's own that run for the call's life (cancelled at its end)."""
+        return []
+
     async def farewell(self, billed_seconds: float) -> None:
         """Last words on a graceful close, before the 1000 close (the native protocol's usage)."""
 
-    def think(self, work: Think) -> None:
+    async def think(self, work: Think) -> None:
         """Start the brain on ``work`` (a protocol may hold it until its client asks)."""
         assert self.tasks is not None
         self.thinking[work.turn_id] = self.tasks.create_task(self._think(work))
@@ -147,7 +156,7 @@ class CallRunner:
         assert self.tasks is not None and self.listening is not None
         for work in out.work:
             if isinstance(work, Think):
-                self.think(work)
+                await self.think(work)
             elif isinstance(work, Synthesize):
                 self.speech.append(work)
                 self.speech_ready.set()
@@ -248,8 +257,11 @@ class CallRunner:
                 work = self.speech.popleft()
                 if work.turn_id in self.cancelled:
                     continue
+                if self.silent:
+                    await self.apply(self.conv.on_audio_done(work.turn_id, work.seq))
+                    continue
                 assert self.voice is not None
-                rendering = await asyncio.to_thread(tts.render, work.text, self.voice, 1.0, self.seed)
+                rendering = await asyncio.to_thread(tts.render, work.text, self.voice, self.speed, self.seed)
                 pieces = rendering.pieces()
                 resampler = StreamResampler(NATIVE_RATE, self.rate) if self.rate != NATIVE_RATE else None
                 while work.turn_id not in self.cancelled:
@@ -319,6 +331,25 @@ class CallRunner:
         }
         return {k: v for k, v in fields.items() if v is not None}
 
+    def make_brain(
+        self,
+        grounding: GroundingConfig,
+        tools: list[OfferedTool],
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+    ) -> Brain:
+        """The call's brain (an LLM when one is configured, else the embedded one), grounded in
+        ``grounding``'s knowledge."""
+        return build_brain(
+            self.services,
+            model=model,
+            retrieve=lambda query: ground(self.services, self.principal.org_id, grounding, query),
+            temperature=temperature,
+            seed=self.seed,
+            side_effects={tool.name: tool.side_effect for tool in tools},
+        )
+
     # ---- lifecycle ------------------------------------------------------------------------
     @property
     def elapsed(self) -> float:
@@ -357,6 +388,7 @@ class CallRunner:
                 tasks.create_task(self.listening.recognizer_lane()),
                 tasks.create_task(self._speech_lane()),
                 tasks.create_task(self._pacer()),
+                *map(tasks.create_task, self.side_lanes()),
             ]
             await self.apply(self.opening(self.conv.start()))
             receiver = tasks.create_task(self.receive())
@@ -386,7 +418,7 @@ class CallRunner:
         if graceful:
             with contextlib.suppress(Exception):
                 await self.farewell(billed)
-                await self.ws.close(CLOSE_NORMAL)
+                await self.ws.close(self.close_code)
         if self.recorder is not None:  # after the close: the caller never waits for the record
             await self.recorder.finish()
 

@@ -22,9 +22,8 @@ from pyai.gateway.principal import Principal
 from pyai.hear.engine import stt_engine
 from pyai.hear.streaming import Output as HeardOutput
 from pyai.hear.streaming import StreamOptions
-from pyai.knowledge.grounding import GroundingConfig, ground, validate_grounding_config
+from pyai.knowledge.grounding import GroundingConfig, validate_grounding_config
 from pyai.omni import tones
-from pyai.omni.brains import build_brain
 from pyai.omni.call_tools import call_tools
 from pyai.omni.conversation import Conversation, ConversationOptions, Output
 from pyai.realtime.call_runner import CallRunner, serve
@@ -170,20 +169,12 @@ class _Call(CallRunner):
         if persona:
             options.persona = persona
         self.conv = Conversation(options)
-        grounding = self.grounding
         temperature = frame.get("temperature")
         if temperature is not None and (
             isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 <= temperature <= 2
         ):
             raise ValueError("temperature: expected a number from 0 to 2")
-        self.brain = build_brain(
-            self.services,
-            model=frame.get("brain_model"),
-            retrieve=lambda query: ground(self.services, self.principal.org_id, grounding, query),
-            temperature=temperature,
-            seed=seed,
-            side_effects={tool.name: tool.side_effect for tool in tools},
-        )
+        self.brain = self.make_brain(self.grounding, tools, model=frame.get("brain_model"), temperature=temperature)
 
     async def _first_frame(self) -> dict | None:
         """A configure frame sent within 200 ms of the upgrade, else None; any other first frame is
