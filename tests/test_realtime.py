@@ -397,3 +397,62 @@ def test_a_browser_session_token_opens_a_realtime_session_from_its_origin(sqlite
     assert refused["type"] == "error" and refused["error"]["code"]
     created, protocol = asyncio.run(main(origin))
     assert created["type"] == "session.created" and protocol == "realtime"
+
+
+def test_a_session_ends_at_the_maximum_duration_with_session_expired(tmp_path: Path) -> None:
+    srv = Server(tmp_path, {"PYAI_REALTIME_MAX_SESSION_SECONDS": "2"})
+    key = srv.create_key(scopes="omni:session")["api_key"]
+    srv.start()
+    try:
+
+        async def main() -> tuple[list[dict], int | None]:
+            url = f"{srv.ws_url}/v1/realtime"
+            async with connect(url, additional_headers={"Authorization": f"Bearer {key}"}) as ws:
+                rt = Events(ws.recv, ws.send)
+                await rt.reader()  # until the server closes
+                return rt.events, ws.close_code
+
+        events, code = asyncio.run(main())
+    finally:
+        srv.stop()
+    assert events[0]["type"] == "session.created"
+    assert events[-1]["type"] == "error" and events[-1]["error"]["code"] == "session_expired"
+    assert code == 1001
+
+
+def test_with_create_response_off_a_spoken_turn_waits_for_response_create(sqlite_server: Server, key: str) -> None:
+    url = f"{sqlite_server.ws_url}/v1/realtime"
+
+    async def main() -> None:
+        async with connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=None) as ws:
+
+            async def send(event: dict) -> None:
+                await ws.send(json.dumps(event))
+
+            rt = Events(ws.recv, send)
+            reader = asyncio.create_task(rt.reader())
+            await rt.until("session.created")
+            turn = {"type": "semantic_vad", "eagerness": "high", "create_response": False}
+            await send(
+                {
+                    "type": "session.update",
+                    "session": {"type": "realtime", "audio": {"input": {"turn_detection": turn}}},
+                }
+            )
+            updated = await rt.until("session.updated")
+            assert updated["session"]["audio"]["input"]["turn_detection"]["eagerness"] == "high"
+            await rt.say(silence_pcm16(0.3, RATE) + speech_pcm16("Hello there.", rate=RATE) + silence_pcm16(1.5, RATE))
+            committed = await rt.until("input_audio_buffer.committed")
+            await asyncio.sleep(1.0)
+            assert "response.created" not in rt.kinds()
+            mark = len(rt.events)
+            await send({"type": "response.create"})
+            done = await rt.until("response.done", after=mark)
+            said = done["response"]["output"][0]["content"][0]["transcript"]
+            assert said.startswith("Hello"), said  # it answered the caller's words, which it had kept
+            assert committed["item_id"] in [
+                e["item"]["id"] for e in rt.events if e["type"] == "conversation.item.added"
+            ]
+            reader.cancel()
+
+    asyncio.run(main())

@@ -60,9 +60,11 @@ ANY_KEY = {("GET", "/v1/me"), ("GET", "/v1/models"), ("GET", "/v1/voices"), ("GE
 # Deleting a designed voice is voice design's business (issue #8 item 5), like clones are voice:clone's.
 EXCEPTIONS = {("DELETE", "/v1/voices/{id}"): "voice:design"}
 ALIAS = "/v2/omni/chat"
-UNBUILT = ("/v1/realtime", "/v1/trace", "/v1/recap", "/v1/telephony")
+UNBUILT = ("/v1/trace", "/v1/recap", "/v1/telephony")
 #: How a built WebSocket surface is ended politely.
-GOODBYE = {"/v1/audio/transcriptions/stream": "EOF"}
+GOODBYE = {"/v1/audio/transcriptions/stream": "EOF", "/v1/realtime": None}
+#: A surface whose client ends it (OpenAI Realtime): the client closes after this event.
+OPENED = {"/v1/realtime": "session.created"}
 
 
 def operations() -> list[tuple[str, str, dict]]:
@@ -103,8 +105,11 @@ def send(client: httpx.Client, method: str, path: str, key: str | None, **params
     return client.request(method, url_path(path), headers=headers, params=params, **body)
 
 
-async def ws_session(url: str, key: str | None, *, first: str | None = None) -> tuple[list[dict], int | None]:
-    """Every frame until the server closes, and the close code; ``first`` is sent after the upgrade."""
+async def ws_session(
+    url: str, key: str | None, *, first: str | None = None, until: str | None = None
+) -> tuple[list[dict], int | None]:
+    """Every frame until the server closes (or, after an ``until`` event, the client does), and the
+    close code; ``first`` is sent after the upgrade."""
     frames = []
     async with connect(url, subprotocols=[f"pyai-key.{key}"] if key else None) as ws:
         try:
@@ -112,13 +117,16 @@ async def ws_session(url: str, key: str | None, *, first: str | None = None) -> 
                 await ws.send(first)
             while True:
                 frames.append(json.loads(await asyncio.wait_for(ws.recv(), 60)))
+                if frames[-1]["type"] == until:
+                    await ws.close()
         except ConnectionClosed:
             pass
     return frames, ws.close_code
 
 
 def ws(srv: Server, path: str, key: str | None, query: str = "", first: str | None = None):  # noqa: ANN201
-    return asyncio.run(ws_session(f"{srv.ws_url}{path}{'?' + query if query else ''}", key, first=first))
+    url = f"{srv.ws_url}{path}{'?' + query if query else ''}"
+    return asyncio.run(ws_session(url, key, first=first, until=OPENED.get(path)))
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +224,11 @@ def test_realtime_legacy_flow_model_takes_flow_session(client: httpx.Client, sql
     body = assert_error(send(client, "GET", "/v1/realtime", flow), 403, "forbidden")
     assert body["error"]["param"] == "omni:session"
     frames, code = ws(sqlite_server, "/v1/realtime", flow, query="model=pyai-flow-realtime")
-    assert code == 4501 and frames[0]["code"] == "not_implemented"
+    assert (
+        code == 1000
+        and frames[0]["type"] == "session.created"
+        and frames[0]["session"]["model"] == "pyai-flow-realtime"
+    )
 
 
 def test_stream_over_plain_http_is_426_after_auth_and_billing(server: Server) -> None:

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from pyai.omni.brain import DONT_KNOW, GOODBYE, HOLD, PERSON, THANKS, EmbeddedBrain, EndCall, Say
+from pyai.omni.brain import DONT_KNOW, GOODBYE, HELLO, HOLD, PERSON, THANKS, EmbeddedBrain, EndCall, Say
 
 HOURS = {
     "content": "Opening hours. We are open Monday to Friday from nine until six. "
@@ -34,6 +34,8 @@ def reply(said: str, passages: list[dict]) -> list:
         ("Okay, that's all. Goodbye!", [Say(GOODBYE), EndCall()]),
         ("Can I talk to a real person please", [Say(PERSON)]),
         ("Thank you.", [Say(THANKS)]),
+        ("Hello!", [Say(HELLO)]),
+        ("Hi there.", [Say(HELLO)]),
         ("Hold on, let me find my card.", [Say(HOLD)]),
         ("Can you give me a second?", [Say(HOLD)]),
     ],

@@ -1,9 +1,8 @@
 """What the agent says next: the brain interface, and the embedded brain that needs no LLM.
 
 No instruction-tuned language model ships in any package here, so the default brain is honest
-about what it is: it recognises a few call intents by their words (goodbye, a person, thanks, a
-moment to hold),
-answers other questions from the agent's knowledge (the hosted knowledge base and/or the
+about what it is: it recognises a few call intents by their words (a greeting, goodbye, a person,
+thanks, a moment to hold), answers other questions from the agent's knowledge (the hosted knowledge base and/or the
 customer's ``kb_endpoint``, the same retrieval Cue uses) by reading the best passage, and says
 plainly when it does not know. It uses the agent's tools by the caller's words, filling their
 arguments slot by slot (``pyai.omni.tool_planner``). An OpenAI-compatible model behind
@@ -37,6 +36,7 @@ _INTENTS = [
     ("goodbye", re.compile(r"\b(bye|goodbye|that'?s all|hang up|nothing else|no,? that'?s it)\b")),
     ("person", re.compile(r"\b(human|real person|a person|someone|representative|operator|live agent)\b")),
     ("thanks", re.compile(r"^\W*(thanks|thank you)\b[\w\s]{0,12}\W*$")),
+    ("hello", re.compile(r"^\W*(hello|hi|hey|good (morning|afternoon|evening))( there)?\W*$")),
     (
         "hold",
         re.compile(
@@ -47,6 +47,7 @@ _INTENTS = [
 GOODBYE = "Thank you for calling. Goodbye!"
 PERSON = "I can't transfer calls, but I can take a message, or you can ask me another question."
 THANKS = "You're welcome. Is there anything else I can help with?"
+HELLO = "Hello! How can I help you today?"
 HOLD = "Sure, take your time. I'm here when you're ready."
 DONT_KNOW = "I'm sorry, I don't have an answer to that. Could you ask it another way?"
 #: The answer is the passage sentence sharing the most words with the question (a voice answer is
@@ -90,8 +91,8 @@ class EmbeddedBrain:
             else:
                 yield Say(PERSON)
             return
-        if intent == "thanks":
-            yield Say(THANKS)
+        if intent in ("thanks", "hello"):
+            yield Say(THANKS if intent == "thanks" else HELLO)
             return
         if intent == "hold":
             yield Say(HOLD)

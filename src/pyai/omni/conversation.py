@@ -261,6 +261,7 @@ class Conversation:
         #: turn id, an app's by the key it gave (OpenAI Realtime items are deleted and truncated).
         self.tagged: dict[str, dict] = {}
         self.dropped: set[str] = set()  # utterances the app cleared: their words are not heard
+        self.open_uid: str | None = None  # the utterance being heard, as last seen (see _stopped)
 
     # ---- input -------------------------------------------------------------------------
     def start(self) -> Output:
@@ -280,16 +281,13 @@ class Conversation:
         if behind > self.options.rate * CALLER_GAP_MS // 1000:
             self.echo.skip(behind)
         samples = self.echo.clean(self.listener.decode(data))
-        before = self.listener.utterance.uid if self.listener.utterance is not None else None
+        before = self.open_uid
         if before is None:
             self.peak_dbfs = -math.inf
         level = self._level(samples)
         heard = self.listener.feed_native(samples)
         utterance = self.listener.utterance
-        out = Output()
-        if before is not None and (utterance is None or utterance.uid != before):
-            out.events.append(self._event("caller.speech_stopped", utterance_id=before))  # the turn's audio is in
-        out += self.heard(heard)
+        out = self.heard(heard)
         if utterance is None:
             return out
         self.peak_dbfs = max(self.peak_dbfs, level)
@@ -311,7 +309,7 @@ class Conversation:
 
     def heard(self, result: HeardOutput) -> Output:
         """Translate what the listener produced (its events and work) into the conversation's."""
-        out = Output(work=list(result.work))
+        out = Output(events=self._stopped(), work=list(result.work))
         for event in result.events:
             kind = event["type"]
             if event.get("utterance_id") in self.dropped:
@@ -490,11 +488,9 @@ class Conversation:
     def commit(self) -> Output:
         """The app says the caller's turn is over: end the utterance being heard now. Empty (no
         events) when no speech is being heard."""
-        utterance = self.listener.utterance
-        if utterance is None:
+        if self.listener.utterance is None:
             return Output()
-        out = Output(events=[self._event("caller.speech_stopped", utterance_id=utterance.uid)])
-        return out + self.heard(self.listener.commit())
+        return self.heard(self.listener.commit())
 
     def clear_input(self) -> Output:
         """The app discards the speech being heard: its words never reach the conversation (its
@@ -503,7 +499,9 @@ class Conversation:
         if utterance is None:
             return Output()
         self.dropped.add(utterance.uid)
-        return Output(work=self.listener.commit().work)
+        work = self.listener.commit().work
+        self.open_uid = None  # dropped, not ended: no caller.speech_stopped
+        return Output(work=work)
 
     def add_message(self, key: str, role: str, content: str) -> None:
         """A message the app adds to the conversation (no answer: see :meth:`respond`)."""
@@ -569,6 +567,15 @@ class Conversation:
         n = sum(n for n, _ in self.recent)
         energy = sum(e for _, e in self.recent)
         return 10 * math.log10(energy / n) if n and energy > 0 else -math.inf
+
+    def _stopped(self) -> list[dict]:
+        """``caller.speech_stopped`` once the utterance being heard has ended — by the VAD, the
+        turn model's verdict or a commit — so before its final; and which one is heard now."""
+        current = self.listener.utterance.uid if self.listener.utterance is not None else None
+        ended, self.open_uid = self.open_uid, current
+        if ended is None or ended == current:
+            return []
+        return [self._event("caller.speech_stopped", utterance_id=ended)]
 
     def _barge(self) -> Output:
         """Loud caller speech over the agent, as ``barge_in`` says."""
