@@ -423,6 +423,19 @@ class CallRunner:
             await self.recorder.finish()
 
 
+def session_label(params: dict[str, str], principal: Principal) -> str | None:
+    """The call's ``session_label`` (alias ``agent_id``) from the URL; a session token minted with
+    a label is bound to it. ValueError names what is wrong."""
+    label = params.get("session_label") or params.get("agent_id")
+    if label is not None and (len(label) > 256 or any(ord(c) < 32 for c in label)):
+        raise ValueError("session_label: at most 256 characters, no control characters")
+    if principal.token_label is not None:
+        if label not in (None, principal.token_label):
+            raise ValueError("session_label: this session token was minted for another session_label")
+        label = principal.token_label
+    return label
+
+
 async def serve(ws: WebSocket, principal: Principal, make: Callable[[Any], CallRunner]) -> None:
     """Admit a call (the realtime lease), build its runner with ``make(release)`` — a ValueError
     there is a bad URL parameter — and run it to the end."""

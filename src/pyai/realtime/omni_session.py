@@ -26,7 +26,7 @@ from pyai.knowledge.grounding import GroundingConfig, validate_grounding_config
 from pyai.omni import tones
 from pyai.omni.call_tools import call_tools
 from pyai.omni.conversation import Conversation, ConversationOptions, Output
-from pyai.realtime.call_runner import CallRunner, serve
+from pyai.realtime.call_runner import CallRunner, serve, session_label
 from pyai.speak.library import resolve_voice
 from pyai.store.ids import new_id
 
@@ -60,17 +60,14 @@ DEPRECATION_NOTICE = {
 }
 
 
-def parse_params(params: dict[str, str]) -> tuple[str | None, int]:
-    """(session label, sample rate) from the URL; ValueError names the bad parameter."""
-    label = params.get("session_label") or params.get("agent_id")
-    if label is not None and (len(label) > 256 or any(ord(c) < 32 for c in label)):
-        raise ValueError("session_label: at most 256 characters, no control characters")
+def parse_rate(params: dict[str, str]) -> int:
+    """The sample rate from the URL; ValueError names the bad parameter."""
     if params.get("format", "pcm16") != "pcm16":
         raise ValueError("format: must be pcm16")
     raw = params.get("rate", "24000")
     if not raw.isdigit() or int(raw) not in RATES:
         raise ValueError(f"rate: must be one of {', '.join(map(str, RATES))}")
-    return label, int(raw)
+    return int(raw)
 
 
 class _Call(CallRunner):
@@ -273,13 +270,9 @@ class _Call(CallRunner):
 
 async def omni_session(ws: WebSocket, principal: Principal, *, deprecated: bool = False) -> None:
     def make(release: Any) -> _Call:
-        label, rate = parse_params(dict(ws.query_params))
-        if principal.token_label is not None:  # a session token minted with a label is bound to it
-            if label not in (None, principal.token_label):
-                raise ValueError("session_label: this session token was minted for another session_label")
-            label = principal.token_label
-        call = _Call(ws, ws.app.state.services, principal, release, rate, deprecated)
-        call.label = label
+        params = dict(ws.query_params)
+        call = _Call(ws, ws.app.state.services, principal, release, parse_rate(params), deprecated)
+        call.label = session_label(params, principal)
         return call
 
     await serve(ws, principal, make)

@@ -49,7 +49,7 @@ from pyai.hear.streaming import StreamOptions
 from pyai.knowledge.grounding import validate_grounding_config
 from pyai.omni.call_tools import call_tools
 from pyai.omni.conversation import Conversation, ConversationOptions, OfferedTool, Output, RunTool, Think
-from pyai.realtime.call_runner import CallRunner, serve
+from pyai.realtime.call_runner import CallRunner, serve, session_label
 from pyai.realtime.openai_config import ConfigError, RealtimeConfig, format_rate, parse_max_tokens, parse_modalities
 from pyai.speak.library import resolve_voice
 from pyai.store.ids import new_id
@@ -75,17 +75,14 @@ _BETA_NAMES = {
 }
 
 
-def parse_params(params: dict[str, str]) -> tuple[str | None, str]:
-    """(session label, model) from the URL; ValueError names the bad parameter."""
-    label = params.get("session_label") or params.get("agent_id")
-    if label is not None and (len(label) > 256 or any(ord(c) < 32 for c in label)):
-        raise ValueError("session_label: at most 256 characters, no control characters")
+def parse_model(params: dict[str, str]) -> str:
+    """The model from the URL; ValueError names a bad one."""
     model = params.get("model") or MODELS[0]
     if model.startswith(OPENAI_MODELS):
         model = MODELS[0]
     if model not in MODELS:
         raise ValueError(f"model: must be one of {', '.join(MODELS)} (or an OpenAI realtime model name)")
-    return label, model
+    return model
 
 
 def wants_beta(ws: WebSocket) -> bool:
@@ -852,13 +849,9 @@ class _RealtimeCall(CallRunner):
 
 async def realtime_session(ws: WebSocket, principal: Principal) -> None:
     def make(release: Any) -> _RealtimeCall:
-        label, model = parse_params(dict(ws.query_params))
-        if principal.token_label is not None:  # a session token minted with a label is bound to it
-            if label not in (None, principal.token_label):
-                raise ValueError("session_label: this session token was minted for another session_label")
-            label = principal.token_label
-        call = _RealtimeCall(ws, ws.app.state.services, principal, release, model)
-        call.label = label
+        params = dict(ws.query_params)
+        call = _RealtimeCall(ws, ws.app.state.services, principal, release, parse_model(params))
+        call.label = session_label(params, principal)
         return call
 
     await serve(ws, principal, make)
