@@ -43,11 +43,13 @@ import shutil
 import tempfile
 import time
 import wave
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyai.omni.call_extraction import enqueue_extraction
 from pyai.omni.call_summary import summarize
@@ -148,6 +150,9 @@ class CallRecorder:
         self.goals: list[str] = []
         self.brain_model: str | None = None  # the profile's: it writes the summary too
         self.extraction: tuple[dict, str] | None = None  # the agent's (schema, webhook URL)
+        #: Post-call work queued in the transaction that completes the record (Trace scoring,
+        #: Recap): ``hook(session, status)``; one that fails is logged and skipped, the record stays.
+        self.after_call: list[Callable[[AsyncSession, str], Awaitable[None]]] = []
         self._failure: str | None = None
         self._caller_started: dict[Any, int] = {}
         self._agent: dict[Any, dict] = {}  # agent turns not yet ended, by turn_id
@@ -408,6 +413,12 @@ class CallRecorder:
             res = await s.execute(update(OmniCall).where(OmniCall.id == self.call_id).values(**values))
             if res.rowcount == 0:  # the opening write never landed
                 s.add(self._row(**values))
+            for hook in self.after_call:
+                try:
+                    async with s.begin_nested():
+                        await hook(s, status)
+                except Exception:
+                    log.exception("call %s: post-call work not queued", self.call_id)
             if extracting:
                 assert self.extraction is not None
                 schema, url = self.extraction

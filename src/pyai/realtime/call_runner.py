@@ -21,6 +21,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pyai.audio.pcm import float_to_pcm16
 from pyai.audio.resample import StreamResampler
@@ -47,6 +48,7 @@ from pyai.omni.conversation import (
 from pyai.omni.tool_executor import execute, record_call
 from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, close_code_for, leased, reject
 from pyai.realtime.listening import Listening
+from pyai.recap.jobs import recap_after_call
 from pyai.speak.synthesis import tts_engine
 from pyai.store.ids import new_id, now_ms
 from pyai.store.omni_models import Agent
@@ -380,6 +382,7 @@ class CallRunner:
             recording=self.recordings_enabled,
         )
         self.call_id = self.recorder.call_id
+        self.recorder.after_call.append(self._recap)
         await self.recorder.start()
         async with asyncio.TaskGroup() as tasks:
             self.tasks = tasks
@@ -399,6 +402,10 @@ class CallRunner:
         if self.out_of_credit and (refusal := self.budget.refusal) is not None:  # the units ran out mid-call
             await self.close_with(refusal.code, refusal.message, close_code_for(refusal))
             raise Closed
+
+    async def _recap(self, s: AsyncSession, status: str) -> None:
+        if status == "completed" and self.call_id is not None:
+            await recap_after_call(self.services, s, self.principal.org_id, self.call_id)
 
     async def close_with(self, code: str, message: str, close_code: int) -> None:
         if self.recorder is not None and close_code == CLOSE_ENGINE_ERROR:
