@@ -183,5 +183,5 @@ def test_served_openapi_covers_every_contract_operation(server: Server) -> None:
 def test_unbuilt_operations_answer_501_problem(server: Server, key: dict) -> None:
     doc = httpx.get(server.url + "/openapi.json").json()
     assert "/v1/agents" in doc["paths"]
-    resp = httpx.get(server.url + "/v1/trace/exposure", headers=server.headers(key["api_key"]))
+    resp = httpx.get(server.url + "/v1/telephony/numbers", headers=server.headers(key["api_key"]))
     assert_problem(resp, 501, "not_implemented")

@@ -95,3 +95,53 @@ def test_the_model_speaks_calls_collect_and_hears_the_keys(llm_server: Server, l
     assistant, tool = second.body["messages"][-2:]
     assert assistant["tool_calls"][0]["id"] == "call_acct"
     assert tool["tool_call_id"] == "call_acct" and json.loads(tool["content"])["result"]["digits"] == "1234"
+
+
+def test_trace_asks_the_model_for_tier2_findings_and_keeps_only_valid_ones(
+    llm_server: Server, llm: ScriptedLLM
+) -> None:
+    key = llm_server.create_key(scopes="omni:*,trace:*")["api_key"]
+    c = httpx.Client(base_url=llm_server.url, headers=llm_server.headers(key), timeout=30)
+    agent = c.post("/v1/agents", json={"name": "Renewals", "greeting": ""})
+    assert agent.status_code == 201, agent.text
+    agent_id = agent.json()["agent_id"]
+    traced = c.put("/v1/trace/config", json={"agent_id": agent_id, "config": {"enabled": True}})
+    assert traced.status_code == 200, traced.text
+    llm.stream(*say("No problem, we will call you again tomorrow."))  # the brain
+    llm.stream(*say(json.dumps({"summary": "The caller was unsure about more calls.", "goals": []})))
+    judged = {
+        "findings": [
+            {
+                "check_id": "ambiguous_optout",
+                "turn": 0,
+                "severity": "medium",
+                "confidence": 0.8,
+                "reason": "The caller hinted they want no more calls; the agent promised another.",
+                "action": "preempt_next",
+                "preempt_instruction": "Offer to add the number to the do-not-call list.",
+            },
+            {"check_id": "made_up_check", "turn": 0, "severity": "low", "reason": "x"},
+            {"check_id": "brand_tone", "turn": 99, "severity": "low", "reason": "no such turn"},
+        ]
+    }
+    llm.stream(*say(json.dumps(judged)))  # the Tier-2 review, after the scorecard
+
+    async def body(s: Session) -> None:
+        await s.until("session.ready")
+        await s.ws.send(json.dumps({"type": "text", "text": "I don't know if I want these calls anymore."}))
+        await s.until("agent.audio_end")
+        await s.ws.send(json.dumps({"type": "end"}))
+
+    session, code = run(call(llm_server, key, body, query=f"session_label={agent_id}"))
+    assert code == 1000
+    call_id = session.events[0]["call_id"]
+    deadline = time.monotonic() + 60
+    while not (found := c.get("/v1/trace/findings", params={"interaction_id": call_id}).json()["data"]):
+        assert time.monotonic() < deadline, "no Tier-2 findings"
+        time.sleep(0.2)
+    by_model = [f for f in found if f["method"] == "llm"]
+    assert [f["check_id"] for f in by_model] == ["ambiguous_optout"], found
+    assert by_model[0]["action"] == "preempt_next" and by_model[0]["speaker"] == "caller"
+    assert "Agent: No problem, we will call you again tomorrow." in llm.requests[-1].body["messages"][1]["content"]
+    detail = c.get(f"/v1/trace/interactions/{call_id}").json()
+    assert {f["id"] for f in detail["tier2_findings"]} == {f["id"] for f in found}

@@ -60,7 +60,7 @@ ANY_KEY = {("GET", "/v1/me"), ("GET", "/v1/models"), ("GET", "/v1/voices"), ("GE
 # Deleting a designed voice is voice design's business (issue #8 item 5), like clones are voice:clone's.
 EXCEPTIONS = {("DELETE", "/v1/voices/{id}"): "voice:design"}
 ALIAS = "/v2/omni/chat"
-UNBUILT = ("/v1/trace", "/v1/recap", "/v1/telephony")
+UNBUILT = ("/v1/telephony",)
 #: How a built WebSocket surface is ended politely.
 GOODBYE = {"/v1/audio/transcriptions/stream": "EOF", "/v1/realtime": None}
 #: A surface whose client ends it (OpenAI Realtime): the client closes after this event.
@@ -244,14 +244,14 @@ def test_stream_over_plain_http_is_426_after_auth_and_billing(server: Server) ->
 
 
 def test_unbuilt_operations_check_origin_and_org_status(server: Server) -> None:
-    key = server.create_key(scopes="trace:read", origins="https://app.example.com")
+    key = server.create_key(scopes="telephony:manage", origins="https://app.example.com")
     headers = {**server.headers(key["api_key"]), "Origin": "https://evil.example"}
-    assert_error(httpx.get(server.url + "/v1/trace/exposure", headers=headers), 403, "origin_not_allowed")
+    assert_error(httpx.get(server.url + "/v1/telephony/numbers", headers=headers), 403, "origin_not_allowed")
     assert_error(httpx.get(server.url + "/v1/omni", headers=headers), 403, "origin_not_allowed")
     server.cli("orgs", "suspend", key["org_id"])
     try:
         for _ in range(40):  # the key cache lets a suspension through within ~2 s
-            resp = httpx.get(server.url + "/v1/trace/exposure", headers=server.headers(key["api_key"]))
+            resp = httpx.get(server.url + "/v1/telephony/numbers", headers=server.headers(key["api_key"]))
             if resp.status_code != 501:
                 break
             time.sleep(0.25)
@@ -275,9 +275,9 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def test_unbuilt_operations_are_rate_limited(limited: Server) -> None:
     key = limited.create_key(scopes="*")["api_key"]
     with httpx.Client(base_url=limited.url, headers=limited.headers(key), timeout=60) as c:
-        statuses = [c.get("/v1/trace/exposure").status_code for _ in range(BURST)]
+        statuses = [c.get("/v1/telephony/numbers").status_code for _ in range(BURST)]
         assert statuses == [501] * BURST
-        assert_error(c.get("/v1/trace/exposure"), 429, "rate_limit_exceeded")
+        assert_error(c.get("/v1/telephony/numbers"), 429, "rate_limit_exceeded")
         assert_error(c.get("/v1/omni"), 429, "rate_limit_exceeded")
     frames, code = ws(limited, "/v1/omni", key)
     assert code == 4429 and frames[0]["code"] == "rate_limit_exceeded"

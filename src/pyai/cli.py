@@ -252,6 +252,25 @@ def cmd_credit_grant(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_trace_verify(args: argparse.Namespace) -> int:
+    """Recompute every org's (or one org's) scorecard hash chain; name the first altered record."""
+    from pyai.trace.chain import verify_chains
+
+    settings = _settings(args)
+    _migrate(settings)
+    results = asyncio.run(_with_session(settings, lambda s: verify_chains(s, args.org)))
+    broken = 0
+    for org_id, count, problem in results:
+        if problem is None:
+            print(f"org {org_id}: {count} scorecards, chain intact")
+        else:
+            broken += 1
+            print(f"org {org_id}: {problem}", file=sys.stderr)
+    if not results:
+        print("no scorecards" + (f" for org {args.org}" if args.org else ""))
+    return 1 if broken else 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _migrate(settings)
@@ -323,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     default_voice.set_defaults(fn=cmd_orgs_default_voice)
 
     credit = sub.add_parser("credit", help="prepaid credit").add_subparsers(dest="credit_cmd", required=True)
+    trace = sub.add_parser("trace", help="Trace compliance records").add_subparsers(dest="trace_cmd", required=True)
+    verify = trace.add_parser("verify", parents=[common], help="check the scorecards' hash chain")
+    verify.add_argument("--org", help="only this org (default: every org)")
+    verify.set_defaults(fn=cmd_trace_verify)
+
     grant = credit.add_parser("grant", parents=[common])
     grant.add_argument("org_id")
     grant.add_argument("cents", type=int)

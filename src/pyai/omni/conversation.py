@@ -35,6 +35,7 @@ import math
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -175,6 +176,9 @@ class ConversationOptions:
     #: The most words one agent turn may say (OpenAI's ``max_output_tokens``); the brain's
     #: sentences past it are dropped and the turn ends ``truncated``. None: no limit.
     max_turn_words: int | None = None
+    #: Trace's inline gate (``pyai.trace.gate.Gate``): every sentence is checked before it is
+    #: spoken — passed, rewritten (redactions, disclosures), suppressed, or handed to a human.
+    gate: Any = None
 
 
 @dataclass
@@ -210,6 +214,7 @@ class _Turn:
     said_from: int = 0  # the first sentence of this round (earlier ones are in ``messages``)
     words: int = 0  # words said so far (against ``max_turn_words``)
     truncated: bool = False  # sentences were dropped at ``max_turn_words``
+    handed_off: bool = False  # the gate asked for a human: the brain's further sentences are dropped
     filler_said: bool = False
     final_round: bool = False  # end_call or a transfer: no more thinking after this round
     waiting_said: bool = False  # agent.waiting sent for this round
@@ -262,6 +267,7 @@ class Conversation:
         self.tagged: dict[str, dict] = {}
         self.dropped: set[str] = set()  # utterances the app cleared: their words are not heard
         self.open_uid: str | None = None  # the utterance being heard, as last seen (see _stopped)
+        self.gated: list[dict] = []  # the gate's decisions other than a plain pass, for the scorecard
 
     # ---- input -------------------------------------------------------------------------
     def start(self) -> Output:
@@ -332,7 +338,7 @@ class Conversation:
     def on_sentence(self, turn_id: str, text: str) -> Output:
         """The brain's next sentence for ``turn_id`` (ignored once the turn was interrupted)."""
         turn = self.turn
-        if turn is None or turn.turn_id != turn_id or not text.strip() or turn.truncated:
+        if turn is None or turn.turn_id != turn_id or not text.strip() or turn.truncated or turn.handed_off:
             return Output()
         words = len(text.split())
         cap = self.options.max_turn_words
@@ -600,13 +606,39 @@ class Conversation:
         self.turn = _Turn(f"turn_{self.turns}")
         return self.turn
 
-    def _add_sentence(self, turn: _Turn, text: str) -> Output:
+    def _add_sentence(self, turn: _Turn, text: str, *, gated: bool = True) -> Output:
+        out = Output()
+        if gated and self.options.gate is not None:
+            out, text = self._gate(turn, text)
+            if not text:
+                return out
         seq = len(turn.sentences)
         turn.sentences.append(_Sentence(seq, text))
-        return Output(
-            events=[self._event("agent.text", turn_id=turn.turn_id, seq=seq, text=text)],
-            work=[Synthesize(turn.turn_id, seq, text)],
-        )
+        out.events.append(self._event("agent.text", turn_id=turn.turn_id, seq=seq, text=text))
+        out.work.append(Synthesize(turn.turn_id, seq, text))
+        return out
+
+    def _gate(self, turn: _Turn, text: str) -> tuple[Output, str]:
+        """Trace's verdict on a sentence about to be spoken: (events, the text to speak, "" for
+        none). A handoff transfers the call with the usual announcement instead."""
+        decision = self.options.gate.check(text, self.clock * 1000 // self.options.rate, turn_id=turn.turn_id)
+        if decision.action == "pass" and not decision.findings:
+            return Output(), text
+        findings = [dict(f) for f in decision.findings]
+        seq = len(turn.sentences)
+        self.gated.append({"turn_id": turn.turn_id, "seq": seq, "action": decision.action, "findings": findings})
+        event = self._event("trace.gate", turn_id=turn.turn_id, action=decision.action, findings=findings)
+        out = Output(events=[event])
+        if decision.action == "block":
+            return out, ""
+        if decision.action == "handoff":
+            turn.handed_off, turn.final_round, turn.hangup_after = True, True, "transfer"
+            tool = self.tools.get("transfer_to_human")
+            to = tool.config.get("human_number") if tool is not None else None
+            reason = "compliance: " + "; ".join(f.get("reason", "") for f in findings)[:300]
+            out.events.append(self._event("transfer", to=to, reason=reason, summary=""))
+            return out + self._add_sentence(turn, TRANSFER_ANNOUNCEMENT, gated=False), ""
+        return out, text if decision.text is None else decision.text
 
     def _sentence(self, turn_id: str, seq: int) -> _Sentence | None:
         turn = self.turn
@@ -790,6 +822,8 @@ class Conversation:
         turn, self.turn = self.turn, None
         if turn is None:
             return ""
+        if self.options.gate is not None:
+            self.options.gate.on_turn_end()
         heard = turn.heard_text(self.options.rate)
         calls = [c for c in turn.calls if c is not self.collecting]
         for c in calls:

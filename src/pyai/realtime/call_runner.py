@@ -53,6 +53,10 @@ from pyai.speak.synthesis import tts_engine
 from pyai.store.ids import new_id, now_ms
 from pyai.store.omni_models import Agent
 from pyai.store.tenancy import owned
+from pyai.trace import configs as trace_configs
+from pyai.trace.gate import Gate
+from pyai.trace.packs_store import available_packs
+from pyai.trace.scoring import enqueue_scoring
 
 log = logging.getLogger("pyai.omni")
 
@@ -84,6 +88,7 @@ class CallRunner:
         self.speed = 1.0  # the agent's speaking rate
         self.silent = False  # text only: sentences are not synthesised (nothing is played)
         self.close_code = CLOSE_NORMAL  # a graceful end closes with this
+        self.trace_config: dict | None = None  # Trace's config for this call, when it is enabled
         self.conv: Conversation | None = None
         self.brain: Brain | None = None
         self.listening: Listening | None = None
@@ -372,6 +377,7 @@ class CallRunner:
             await self.close_with("invalid_config", e.detail, CLOSE_POLICY)
             raise Closed from None
         assert self.conv is not None
+        await self._trace_gate()
         self.recorder = CallRecorder(
             self.services,
             self.principal.org_id,
@@ -382,7 +388,7 @@ class CallRunner:
             recording=self.recordings_enabled,
         )
         self.call_id = self.recorder.call_id
-        self.recorder.after_call.append(self._recap)
+        self.recorder.after_call += [self._recap, self._trace]
         await self.recorder.start()
         async with asyncio.TaskGroup() as tasks:
             self.tasks = tasks
@@ -402,6 +408,28 @@ class CallRunner:
         if self.out_of_credit and (refusal := self.budget.refusal) is not None:  # the units ran out mid-call
             await self.close_with(refusal.code, refusal.message, close_code_for(refusal))
             raise Closed
+
+    async def _trace_gate(self) -> None:
+        """With Trace enabled for the agent (or the org), every sentence passes its inline gate."""
+        assert self.conv is not None
+        async with self.services.db.session() as s:
+            config, _, _ = await trace_configs.effective(s, self.principal.org_id, self.agent_id)
+            if not config["enabled"] or "voice" not in config["channels"]:
+                return
+            packs = await available_packs(s, self.principal.org_id)
+        self.trace_config = config
+        self.conv.options.gate = Gate(config, packs)
+
+    async def _trace(self, s: AsyncSession, status: str) -> None:
+        """Queue the call's scorecard with what the gate saw (its redactions never reached the record)."""
+        gate = self.conv.options.gate if self.conv is not None else None
+        if gate is None or self.call_id is None:
+            return
+        gate.finish(self.conv.clock * 1000 // self.rate)
+        report = gate.report()
+        await enqueue_scoring(
+            self.services, s, self.principal.org_id, self.call_id, self.agent_id, self.trace_config, report
+        )
 
     async def _recap(self, s: AsyncSession, status: str) -> None:
         if status == "completed" and self.call_id is not None:

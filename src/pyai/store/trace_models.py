@@ -105,6 +105,8 @@ class TraceFindingRow(Base):
     interaction_id: Mapped[str] = mapped_column(String(40))
     agent_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     check_id: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
     finding: Mapped[dict[str, Any]] = mapped_column(JSON)  # the contract's TraceFinding fields
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
 

@@ -79,6 +79,8 @@ def upgrade() -> None:
         sa.Column("interaction_id", sa.String(40), nullable=False),
         sa.Column("agent_id", sa.String(40), nullable=True),
         sa.Column("check_id", sa.String(64), nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("action", sa.String(16), nullable=False),
         sa.Column("finding", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
     )
