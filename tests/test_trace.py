@@ -15,6 +15,7 @@ from contextlib import closing
 import httpx
 import pytest
 
+from tests.media import flite_wav
 from tests.omni_client import Session, call, run
 from tests.server import Server
 
@@ -177,3 +178,23 @@ def test_a_call_is_gated_scored_chained_and_verified(server: Server, owner: dict
     )
     caught = server.cli("trace", "verify", "--org", owner["org_id"], check=False)
     assert caught.returncode == 1 and call_id in caught.stderr and "altered" in caught.stderr
+
+
+def test_a_finished_hear_job_is_scanned_under_the_org_default(server: Server, owner: dict, api: httpx.Client) -> None:
+    """Any transcript, not only calls: with the org's default config on, a transcription job is
+    scored into a chained scorecard (``product: hear``)."""
+    on = api.put("/v1/trace/config", json={"enabled": True, "rule_packs": {"acme_style": {"enabled": True}}})
+    assert on.status_code == 200 and on.json()["source"] == "org_default", on.text
+    jobs_key = server.create_key(scopes="transcribe:jobs", org=owner["org_id"])["api_key"]
+    audio = flite_wav("We offer guaranteed savings on every plan.")
+    job = httpx.post(
+        f"{server.url}/v1/transcription/jobs",
+        headers=server.headers(jobs_key),
+        files={"audio": ("a.wav", audio)},
+        timeout=60,
+    ).json()["job_id"]
+    scored = interaction_of(api, job)
+    assert scored["product"] == "hear" and scored["packs_enforced"].startswith("acme_style@1.1.0")
+    assert [f["rule_id"] for f in scored["scorecard"]["findings"]] == ["acme-001"], scored["scorecard"]["findings"]
+    intact = server.cli("trace", "verify", "--org", owner["org_id"], check=False)
+    assert intact.returncode == 1 and "altered" in intact.stderr  # the earlier tampered record still is

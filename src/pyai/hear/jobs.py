@@ -32,6 +32,7 @@ from pyai.store.ids import new_id
 from pyai.store.models import Job
 from pyai.store.pagination import newest_first
 from pyai.store.tenancy import owned
+from pyai.trace.scoring import scan_transcript_after_job
 
 KIND = "transcription"
 OUTPUT_FORMATS = ("json", "srt", "vtt")
@@ -249,6 +250,7 @@ async def process(ctx: JobContext) -> dict:
         await services.billing.settle(hold, billed, session=s, source=f"job:{job.id}")
 
     ctx.on_commit.append(bill)
+    ctx.on_commit.append(lambda s: scan_transcript_after_job(services, s, job.org_id, job.id, segments))
     if url := options.get("webhook_url"):
         view = {**job_view(job), "status": "completed", **stored}
         ctx.on_commit.append(

@@ -24,14 +24,15 @@ from pyai.store.locks import lock_for_transaction
 from pyai.store.omni_models import Agent, OmniCall
 from pyai.store.tenancy import owned
 from pyai.store.trace_models import TraceFindingRow, TraceInteraction, TraceViolationRow
-from pyai.trace import audit, call_metrics, tier2
+from pyai.trace import audit, call_metrics, configs, tier2
 from pyai.trace.guardrails import parse_config, select_packs
 from pyai.trace.packs_store import available_packs
 from pyai.trace.scan import scan
 from pyai.trace.tier2_llm import llm_check
 
 log = logging.getLogger("pyai.trace")
-SCORE, TIER2 = "trace_score", "trace_tier2"
+SCORE, TIER2, SCORE_TRANSCRIPT = "trace_score", "trace_tier2", "trace_score_transcript"
+MAX_TRANSCRIPT_TURNS = 2000
 MAX_ATTEMPTS = 3
 
 
@@ -183,3 +184,62 @@ async def tier2_findings(ctx: JobContext) -> dict:
 
     ctx.on_commit.append(store)
     return {"call_id": call.id, "findings": len(findings)}
+
+
+# ---- transcripts of Hear jobs ----------------------------------------------------------------------
+def transcript_turns(segments: list[dict]) -> list[dict]:
+    """A Hear job's segments as call turns. Who is the agent: with channels, channel 1 (PyAI's own
+    call recordings put the caller left, the agent right); diarised, the first voice heard (calls
+    open with the agent); otherwise every word is read as the agent's (docs/trace-rules.md)."""
+    first = next((seg.get("speaker") for seg in segments if seg.get("speaker") is not None), None)
+
+    def speaker(seg: dict) -> str:
+        if seg.get("channel") is not None:
+            return "agent" if seg["channel"] == 1 else "caller"
+        if seg.get("speaker") is not None:
+            return "agent" if seg["speaker"] == first else "caller"
+        return "agent"
+
+    turns: list[dict] = []
+    for seg in segments:
+        who, text = speaker(seg), str(seg.get("text") or "").strip()
+        if not text:
+            continue
+        start, end = round(seg.get("start", 0) * 1000), round(seg.get("end", 0) * 1000)
+        if turns and turns[-1]["speaker"] == who:
+            turns[-1].update(text=f"{turns[-1]['text']} {text}", end_ms=end)
+        else:
+            turns.append({"speaker": who, "text": text, "start_ms": start, "end_ms": end, "interrupted": False})
+    return turns[:MAX_TRANSCRIPT_TURNS]
+
+
+async def scan_transcript_after_job(
+    services: Any, s: AsyncSession, org_id: str, job_id: str, segments: list[dict]
+) -> None:
+    """A finished Hear job is scanned when the org's default Trace config is on (in ``s``: it
+    commits with the job)."""
+    config, _, _ = await configs.effective(s, org_id, None)
+    if not config["enabled"]:
+        return
+    payload = {"job_id": job_id, "config": config, "turns": transcript_turns(segments)}
+    await services.jobs.enqueue(SCORE_TRANSCRIPT, org_id, payload, prefix="job", max_attempts=MAX_ATTEMPTS, session=s)
+
+
+@handler(SCORE_TRANSCRIPT)
+async def score_transcript(ctx: JobContext) -> dict:
+    services, job, p = ctx.services, ctx.job, ctx.job.payload
+    async with services.db.session() as s:
+        if await s.get(TraceInteraction, p["job_id"]) is not None:
+            return {"job_id": p["job_id"], "already": True}
+        packs = select_packs(parse_config(p["config"]), await available_packs(s, job.org_id))
+    turns = p["turns"]
+    card = scan(turns, packs, p["config"].get("guardrails"))
+    events = call_metrics.timeline(turns, [])
+    card.update(job_id=p["job_id"], agent_id=None, product="hear", timeline=events)
+    card["derived_metrics"] = call_metrics.derived_metrics(events, [])
+
+    async def store(s: AsyncSession) -> None:
+        await append(s, job.org_id, p["job_id"], None, card)
+
+    ctx.on_commit.append(store)
+    return {"job_id": p["job_id"], "verdict": card["verdict"]}
