@@ -25,6 +25,7 @@ from pyai.api import (
     recap,
     sandbox,
     speech,
+    telephony,
     tools,
     trace,
     transcription_jobs,
@@ -41,7 +42,7 @@ from pyai.gateway.auth import guard
 from pyai.hear.engine import partial_workers, warm_stream_models
 from pyai.jobs.worker import Worker
 from pyai.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from pyai.realtime import hear_stream, omni_session, openai_session
+from pyai.realtime import hear_stream, omni_session, openai_session, twilio_stream
 from pyai.services import Services
 from pyai.settings import Settings
 from pyai.speak.synthesis import tts_engine
@@ -60,6 +61,8 @@ ROUTERS = (
     omni_sessions.router,
     trace.router,
     recap.router,
+    telephony.router,
+    twilio_stream.router,
     omni_calls.router,
     transcription_jobs.router,
     speech.router,

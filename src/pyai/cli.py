@@ -252,6 +252,42 @@ def cmd_credit_grant(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_telephony_carrier_set(args: argparse.Namespace) -> int:
+    """Set an org's carrier (its secrets sealed at rest); the config is checked by the adapter."""
+    from pyai.store.ids import now_ms
+    from pyai.store.models import Org
+    from pyai.store.sealed import SecretBox
+    from pyai.store.telephony_models import TelephonyCarrier
+    from pyai.telephony.carriers import carrier_from_config
+    from pyai.telephony.carriers.base import CarrierError
+    from pyai.telephony.numbers import sealed_config
+
+    settings = _settings(args)
+    _migrate(settings)
+    if args.kind == "twilio":
+        config = {"account_sid": args.account_sid, "auth_token": args.auth_token}
+        if args.api_base:
+            config["api_base"] = args.api_base
+    else:
+        config = {"numbers": [n.strip() for n in (args.numbers or "").split(",") if n.strip()]}
+    try:
+        carrier_from_config(args.kind, config)
+    except (CarrierError, ValueError) as e:
+        print(f"invalid carrier config: {getattr(e, 'message', e)}", file=sys.stderr)
+        return 2
+    sealed = sealed_config(SecretBox(settings.secret), config)
+
+    async def store(s):  # noqa: ANN001, ANN202
+        if await s.get(Org, args.org) is None:
+            return False
+        row = await s.get(TelephonyCarrier, args.org) or TelephonyCarrier(org_id=args.org)
+        row.kind, row.config, row.updated_at = args.kind, sealed, now_ms()
+        s.add(row)
+        return True
+
+    return _simple(settings, store, f"org {args.org}: carrier {args.kind} set", f"no org {args.org}")
+
+
 def cmd_trace_verify(args: argparse.Namespace) -> int:
     """Recompute every org's (or one org's) scorecard hash chain; name the first altered record."""
     from pyai.trace.chain import verify_chains
@@ -342,6 +378,19 @@ def build_parser() -> argparse.ArgumentParser:
     default_voice.set_defaults(fn=cmd_orgs_default_voice)
 
     credit = sub.add_parser("credit", help="prepaid credit").add_subparsers(dest="credit_cmd", required=True)
+    telephony = sub.add_parser("telephony", help="phone numbers and carriers").add_subparsers(
+        dest="telephony_cmd", required=True
+    )
+    carrier = telephony.add_parser("carrier", help="an org's carrier").add_subparsers(dest="carrier_cmd", required=True)
+    carrier_set = carrier.add_parser("set", parents=[common], help="set an org's carrier (twilio or local_sip)")
+    carrier_set.add_argument("org")
+    carrier_set.add_argument("kind", choices=["twilio", "local_sip"])
+    carrier_set.add_argument("--account-sid", help="twilio: the account SID (AC…)")
+    carrier_set.add_argument("--auth-token", help="twilio: the auth token (stored sealed)")
+    carrier_set.add_argument("--api-base", help="twilio: the REST base URL (default https://api.twilio.com)")
+    carrier_set.add_argument("--numbers", help="local_sip: the numbers of your trunk, e.g. +14155550100-+14155550199")
+    carrier_set.set_defaults(fn=cmd_telephony_carrier_set)
+
     trace = sub.add_parser("trace", help="Trace compliance records").add_subparsers(dest="trace_cmd", required=True)
     verify = trace.add_parser("verify", parents=[common], help="check the scorecards' hash chain")
     verify.add_argument("--org", help="only this org (default: every org)")

@@ -131,6 +131,10 @@ ACCESS: dict[tuple[str, str], Access | None] = {
     ("POST", "/v1/telephony/numbers"): Access("telephony:manage"),
     ("POST", "/v1/telephony/numbers/{id}/assign"): Access("telephony:manage"),
     ("DELETE", "/v1/telephony/numbers/{id}"): Access("telephony:manage"),
+    # extension: the carrier's side of a phone call, authenticated by the carrier's request
+    # signature (the voice webhook) and a per-call token (the media stream), never by a key
+    ("POST", "/v1/telephony/twilio/voice"): NO_KEY,
+    ("GET", "/v1/telephony/twilio/stream"): NO_KEY,
 }
 
 

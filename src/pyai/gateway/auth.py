@@ -76,6 +76,24 @@ def credential_from(conn: HTTPConnection) -> tuple[str | None, str | None]:
     return key, carrier or (offered[0] if offered else None)
 
 
+def _principal_of(cached: _CachedKey) -> Principal:
+    row, org = cached.row, cached.org
+    return Principal(
+        key_id=row.id,
+        org_id=row.org_id,
+        project_id=row.project_id,
+        env=row.env,
+        scopes=tuple(row.scopes),
+        status=row.status,
+        expires_at=row.expires_at,
+        budget_cents=row.budget_cents,
+        daily_unit_cap=row.daily_unit_cap,
+        org_status=org.status,
+        plan=org.plan,
+        monthly_units=org.monthly_units,
+    )
+
+
 class Gateway:
     """Resolves keys to principals and enforces scopes, origins, rate limits and concurrency."""
 
@@ -114,23 +132,17 @@ class Gateway:
         cached = await self._load(claims.key_id)
         if cached is None or not hmac.compare_digest(cached.row.key_hash, keys.hash_key(token)):
             raise _unauthorized("Invalid API key.")
-        row, org = cached.row, cached.org
-        if row.status != "active":
+        if cached.row.status != "active":
             raise _unauthorized("API key revoked.")
-        return Principal(
-            key_id=row.id,
-            org_id=row.org_id,
-            project_id=row.project_id,
-            env=row.env,
-            scopes=tuple(row.scopes),
-            status=row.status,
-            expires_at=row.expires_at,
-            budget_cents=row.budget_cents,
-            daily_unit_cap=row.daily_unit_cap,
-            org_status=org.status,
-            plan=org.plan,
-            monthly_units=org.monthly_units,
-        )
+        return _principal_of(cached)
+
+    async def principal_for_key(self, key_id: str) -> Principal | None:
+        """The principal of a stored key, for work done on its behalf without the key itself (a
+        phone call to a number it provisioned); None when the key is gone or not active."""
+        cached = await self._load(key_id)
+        if cached is None or cached.row.status != "active":
+            return None
+        return _principal_of(cached)
 
     async def _resolve_session_token(self, token: str) -> Principal:
         """A session token: signature and expiry without I/O, then its parent key's row (cached),

@@ -98,5 +98,6 @@ async def leased(ws: WebSocket, principal: Principal) -> AsyncIterator[Callable[
             for one in reversed(releases):
                 await one()
 
-        await ws.accept(subprotocol=credential_from(ws)[1])
+        if ws.client_state == WebSocketState.CONNECTING:  # a carrier's stream was accepted to read its start
+            await ws.accept(subprotocol=credential_from(ws)[1])
         yield release

@@ -100,6 +100,7 @@ class CallRunner:
         self.hung_up = asyncio.Event()
         self.emit_lock = asyncio.Lock()
         self.budget = StreamingHold(services.billing, principal, "omni.minutes")
+        self.extra_holds: list[StreamingHold] = []  # other meters the session runs on (a phone line's)
         self.started = time.monotonic()
         self.finished = False
         self.out_of_credit = False
@@ -300,7 +301,8 @@ class CallRunner:
             now = time.monotonic()
             if now >= next_check:
                 next_check = now + 1.0
-                if not await self.budget.cover(self.elapsed) and not self.conv.ended:
+                covered = [await hold.cover(self.elapsed) for hold in (self.budget, *self.extra_holds)]
+                if not all(covered) and not self.conv.ended:
                     await self._out_of_credit()
             next_at = max(next_at + tick, now - tick)
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
@@ -364,7 +366,8 @@ class CallRunner:
 
     async def run(self) -> None:
         try:
-            await self.budget.open()
+            for hold in (self.budget, *self.extra_holds):
+                await hold.open()
         except ApiError as e:
             await self.close_with(e.code, e.message, close_code_for(e))
             raise Closed from None
@@ -405,7 +408,8 @@ class CallRunner:
             await asyncio.wait({receiver, hangup}, return_when=asyncio.FIRST_COMPLETED)
             for task in [*lanes, receiver, hangup, *self.thinking.values()]:
                 task.cancel()
-        if self.out_of_credit and (refusal := self.budget.refusal) is not None:  # the units ran out mid-call
+        refusal = next((h.refusal for h in (self.budget, *self.extra_holds) if h.refusal is not None), None)
+        if self.out_of_credit and refusal is not None:  # the units ran out mid-call
             await self.close_with(refusal.code, refusal.message, close_code_for(refusal))
             raise Closed
 
@@ -449,6 +453,8 @@ class CallRunner:
         if self.listening is not None:
             self.listening.close()
         billed = await self.budget.close(self.elapsed)
+        for hold in self.extra_holds:
+            await hold.close(self.elapsed)
         await self.release()
         if graceful:
             with contextlib.suppress(Exception):

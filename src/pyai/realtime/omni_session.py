@@ -70,7 +70,7 @@ def parse_rate(params: dict[str, str]) -> int:
     return int(raw)
 
 
-class _Call(CallRunner):
+class NativeCall(CallRunner):
     """A call speaking the native protocol: JSON events as they are, agent audio as binary."""
 
     def __init__(
@@ -269,9 +269,9 @@ class _Call(CallRunner):
 
 
 async def omni_session(ws: WebSocket, principal: Principal, *, deprecated: bool = False) -> None:
-    def make(release: Any) -> _Call:
+    def make(release: Any) -> NativeCall:
         params = dict(ws.query_params)
-        call = _Call(ws, ws.app.state.services, principal, release, parse_rate(params), deprecated)
+        call = NativeCall(ws, ws.app.state.services, principal, release, parse_rate(params), deprecated)
         call.label = session_label(params, principal)
         return call
 
