@@ -42,10 +42,11 @@ from pyai.gateway.auth import guard
 from pyai.hear.engine import partial_workers, warm_stream_models
 from pyai.jobs.worker import Worker
 from pyai.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from pyai.realtime import hear_stream, omni_session, openai_session, twilio_stream
+from pyai.realtime import audiosocket_bridge, hear_stream, omni_session, openai_session, twilio_stream
 from pyai.services import Services
 from pyai.settings import Settings
 from pyai.speak.synthesis import tts_engine
+from pyai.telephony.audiosocket import start_audiosocket_server
 
 log = logging.getLogger("pyai.app")
 
@@ -127,9 +128,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     log.info("re-queued %d job(s) orphaned by the previous run", released)
             worker = Worker(services.jobs, services, settings.job_poll_seconds)
             worker.start()
+        pbx = None
+        if settings.audiosocket_port is not None:  # phone calls from an Asterisk PBX (docs/telephony.md)
+            pbx = await start_audiosocket_server(
+                settings.audiosocket_host,
+                settings.audiosocket_port,
+                lambda conn: audiosocket_bridge.answer(services, services.gateway, conn),
+            )
         try:
             yield
         finally:
+            if pbx is not None:
+                await pbx.close()
             if worker:
                 await worker.stop()
             await services.close()

@@ -269,7 +269,8 @@ def cmd_telephony_carrier_set(args: argparse.Namespace) -> int:
         if args.api_base:
             config["api_base"] = args.api_base
     else:
-        config = {"numbers": [n.strip() for n in (args.numbers or "").split(",") if n.strip()]}
+        given = [n.strip() for n in (args.numbers or "").split(",") if n.strip()]
+        config = {"numbers": [n for n in given if "-" not in n], "ranges": [n for n in given if "-" in n]}
     try:
         carrier_from_config(args.kind, config)
     except (CarrierError, ValueError) as e:

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     design_queue_limit: int = Field(default=16, ge=1)
     design_queue_global_limit: int = Field(default=64, ge=1)
 
+    # Asterisk AudioSocket listener (realtime/audiosocket_bridge.py): phone calls from your PBX reach
+    # the agents of your local_sip numbers. Off unless a port is set; no auth of its own: keep it private.
+    audiosocket_port: int | None = Field(default=None, ge=1, le=65535)
+    audiosocket_host: str = "127.0.0.1"
+
     # Browser playground (api/playground.py): GET /playground, a page for talking to an Omni agent.
     playground_enabled: bool = True  # false: every /playground route is a 404
     # An API key with omni:session that the page may use without pasting one (POST /playground/session

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from fastapi import WebSocket
 from starlette.websockets import WebSocketState
@@ -54,25 +55,30 @@ async def reject_error(ws: WebSocket, error: ApiError) -> None:
     await reject(ws, error.code, error.message, close_code_for(error))
 
 
+LIMITS_UNAVAILABLE = "Session limits cannot be checked right now (the limit store is unreachable); retry shortly."
+
+
 async def reject_limits_unavailable(ws: WebSocket) -> None:
     """The limit store is unreachable: refuse the session rather than run it unchecked (1013)."""
-    await reject(
-        ws,
-        "limits_unavailable",
-        "Session limits cannot be checked right now (the limit store is unreachable); retry shortly.",
-        CLOSE_TRY_AGAIN_LATER,
-    )
+    await reject(ws, "limits_unavailable", LIMITS_UNAVAILABLE, CLOSE_TRY_AGAIN_LATER)
+
+
+class LeaseRefused(Exception):
+    """A session over a concurrency cap (``code``, ``message``) or the limit store is down."""
+
+    def __init__(self, code: str, message: str, close_code: int) -> None:
+        super().__init__(message)
+        self.code, self.message, self.close_code = code, message, close_code
 
 
 @contextlib.asynccontextmanager
-async def leased(ws: WebSocket, principal: Principal) -> AsyncIterator[Callable[[], Awaitable[None]] | None]:
-    """Hold a realtime-session lease for an admitted caller and accept; yields the lease's early
-    ``release`` (call it before the closing frame), or ``None`` after rejecting.
+async def session_lease(gateway: Any, principal: Principal) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Hold a realtime-session lease (any transport); yields its early ``release``. Raises
+    :class:`LeaseRefused` when a cap is reached or the limit store is unreachable.
 
     The lease counts against the key's cap of concurrent sessions; a session token (whose
     principal is its parent key) also takes the token's own lease, capped at one session.
     """
-    gateway = gateway_of(ws)
     cap = gateway.settings.realtime_concurrency
     caps = []  # (bucket, cap, why a session over it is refused)
     if principal.token_id is not None:
@@ -85,19 +91,27 @@ async def leased(ws: WebSocket, principal: Principal) -> AsyncIterator[Callable[
             try:
                 lease = await gateway.concurrency.try_acquire(bucket, limit)
             except LimitsUnavailable:
-                await reject_limits_unavailable(ws)
-                yield None
-                return
+                raise LeaseRefused("limits_unavailable", LIMITS_UNAVAILABLE, CLOSE_TRY_AGAIN_LATER) from None
             if lease is None:
-                await reject(ws, "concurrency_limit_exceeded", refusal, CLOSE_OVER_LIMIT)
-                yield None
-                return
+                raise LeaseRefused("concurrency_limit_exceeded", refusal, CLOSE_OVER_LIMIT)
             releases.append(await held.enter_async_context(gateway.concurrency.hold(bucket, lease)))
 
         async def release() -> None:
             for one in reversed(releases):
                 await one()
 
-        if ws.client_state == WebSocketState.CONNECTING:  # a carrier's stream was accepted to read its start
-            await ws.accept(subprotocol=credential_from(ws)[1])
         yield release
+
+
+@contextlib.asynccontextmanager
+async def leased(ws: WebSocket, principal: Principal) -> AsyncIterator[Callable[[], Awaitable[None]] | None]:
+    """:func:`session_lease` for a WebSocket: accept once it is held; yields its early
+    ``release`` (call it before the closing frame), or ``None`` after rejecting in-band."""
+    try:
+        async with session_lease(gateway_of(ws), principal) as release:
+            if ws.client_state == WebSocketState.CONNECTING:  # a carrier's stream was accepted to read its start
+                await ws.accept(subprotocol=credential_from(ws)[1])
+            yield release
+    except LeaseRefused as e:
+        await reject(ws, e.code, e.message, e.close_code)
+        yield None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -84,6 +85,10 @@ class NativeCall(CallRunner):
     async def setup(self) -> None:
         await self.configure(await self._first_frame())
 
+    def request_headers(self) -> Mapping[str, str]:
+        """The upgrade's headers (``X-PyAI-Voice``, ``X-PyAI-Persona``); none on a raw socket."""
+        return self.ws.headers
+
     def opening(self, ready: Output) -> Output:
         ready.events[0].update(
             session_id=new_id("omni"),
@@ -119,8 +124,8 @@ class NativeCall(CallRunner):
         headers = {
             name: value
             for name, value in (
-                ("voice", self.ws.headers.get("x-pyai-voice")),
-                ("persona", self.ws.headers.get("x-pyai-persona")),
+                ("voice", self.request_headers().get("x-pyai-voice")),
+                ("persona", self.request_headers().get("x-pyai-persona")),
             )
             if value
         }
