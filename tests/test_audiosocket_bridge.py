@@ -70,6 +70,8 @@ def test_a_pbx_call_reaches_the_agent_and_is_hung_up_after_goodbye(pbx: tuple[Se
     while not (calls := api.get("/v1/omni/calls").json()["data"]) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert calls and calls[0]["end_reason"] == "agent_end_call", calls
+    record = api.get(f"/v1/omni/calls/{calls[0]['call_id']}").json()
+    assert record["phone"]["to"] == NUMBER and record["phone"]["carrier"] == "local_sip"
 
 
 def test_a_uuid_naming_no_number_is_hung_up(pbx: tuple[Server, int, dict]) -> None:

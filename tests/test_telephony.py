@@ -111,7 +111,9 @@ def test_a_phone_call_reaches_the_agent_over_a_media_stream(
     stream = ElementTree.fromstring(answer.text).find("./Connect/Stream")
     assert stream is not None and "?" not in stream.attrib["url"]
     token = stream.find("Parameter").attrib["value"]
-    caller = ulaw_encode(np.frombuffer(speech_pcm16("Sorry, I need to report a power cut.", rate=8000), dtype=np.int16))
+    caller = ulaw_encode(
+        np.frombuffer(speech_pcm16("I need to report a power cut at my house.", rate=8000), dtype=np.int16)
+    )
 
     async def main() -> tuple[bytes, list[dict], bytes]:
         received: list[dict] = []
@@ -171,6 +173,7 @@ def test_a_phone_call_reaches_the_agent_over_a_media_stream(
     record = api.get(f"/v1/omni/calls/{calls[0]['call_id']}").json()
     caller_said = " ".join(t["text"] for t in record["transcript"]["turns"] if t["speaker"] == "caller")
     assert re.search(r"power", caller_said.lower()), record["transcript"]
+    assert record["phone"] == {"from": CALLER, "to": NUMBER, "carrier": "twilio", "carrier_call_id": call_sid}
     meters = dict(sqlite_server.query(f"SELECT meter, seconds FROM usage_events WHERE org_id = '{owner['org_id']}'"))
     assert meters.get("telephony.minutes", 0) > 0 and meters.get("omni.minutes", 0) > 0, meters
 

@@ -78,6 +78,7 @@ def call_view(request: Request, call: OmniCall) -> dict[str, Any]:
     if call.status == "failed":
         view["error"] = call.error or "The call failed."
     view["extraction"] = call.extraction
+    view["phone"] = call.phone  # extension: a phone call's numbers and carrier call id
     return view
 
 

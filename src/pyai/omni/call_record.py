@@ -150,6 +150,7 @@ class CallRecorder:
         self.goals: list[str] = []
         self.brain_model: str | None = None  # the profile's: it writes the summary too
         self.extraction: tuple[dict, str] | None = None  # the agent's (schema, webhook URL)
+        self.phone: dict | None = None  # a phone call's numbers and carrier call id
         #: Post-call work queued in the transaction that completes the record (Trace scoring,
         #: Recap): ``hook(session, status)``; one that fails is logged and skipped, the record stays.
         self.after_call: list[Callable[[AsyncSession, str], Awaitable[None]]] = []
@@ -367,6 +368,7 @@ class CallRecorder:
             agent_id=self.agent_id,
             session_label=self.label,
             rate=self.rate,
+            phone=self.phone,
             started_at=self.started_at,
             created_at=self.started_at,
             **values,

@@ -44,6 +44,12 @@ class AudioSocketBridge(NativeCall):
         super().__init__(None, services, principal, release, RATE, deprecated=False)  # type: ignore[arg-type]
         self.conn = conn
         self.label = agent_id
+        self.phone = {
+            "from": None,
+            "to": number_of(conn.uuid),
+            "carrier": "local_sip",
+            "carrier_call_id": str(conn.uuid),
+        }
         self.extra_holds.append(StreamingHold(services.billing, principal, "telephony.minutes"))
 
     def request_headers(self) -> Mapping[str, str]:

@@ -89,6 +89,7 @@ class CallRunner:
         self.silent = False  # text only: sentences are not synthesised (nothing is played)
         self.close_code = CLOSE_NORMAL  # a graceful end closes with this
         self.trace_config: dict | None = None  # Trace's config for this call, when it is enabled
+        self.phone: dict | None = None  # a phone call's {from, to, carrier, carrier_call_id}
         self.conv: Conversation | None = None
         self.brain: Brain | None = None
         self.listening: Listening | None = None
@@ -391,6 +392,7 @@ class CallRunner:
             recording=self.recordings_enabled,
         )
         self.call_id = self.recorder.call_id
+        self.recorder.phone = self.phone
         self.recorder.after_call += [self._recap, self._trace]
         await self.recorder.start()
         async with asyncio.TaskGroup() as tasks:

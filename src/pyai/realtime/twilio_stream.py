@@ -98,6 +98,12 @@ class TwilioCall(NativeCall):
         self.label = claims.agent_id
         self.extra_holds.append(StreamingHold(services.billing, principal, "telephony.minutes"))
         self.carrier: Carrier | None = None
+        self.phone = {
+            "from": claims.from_number,
+            "to": claims.to_number,
+            "carrier": "twilio",
+            "carrier_call_id": claims.call_id,
+        }
 
     async def setup(self) -> None:
         await self.configure(None)  # the number's agent profile configures the call

@@ -123,6 +123,8 @@ class OmniCall(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     #: ``{status, data, missing}`` once the post-call extraction job ran (``pending`` before).
     extraction: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: A phone call's ``{from, to, carrier, carrier_call_id}`` (None for a WebSocket session).
+    phone: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     #: The heartbeat: a live session rewrites it every ~30 s, so a record left ``in_progress`` by
     #: a crashed replica is recognisable (``pyai.omni.call_record.reap_stale``).
