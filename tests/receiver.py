@@ -25,3 +25,19 @@ def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
+
+
+def recording_handler() -> type[QuietHandler]:
+    """A webhook receiver class keeping every POST as ``(headers, raw body)`` in its ``received``
+    (a fresh class, so each test module has its own list)."""
+
+    class Recording(QuietHandler):
+        received: list[tuple[dict, bytes]] = []
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["content-length"]))
+            self.received.append((dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+    return Recording

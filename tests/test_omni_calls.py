@@ -23,7 +23,7 @@ from pyai.store.ids import now_ms
 from tests.contract import validate
 from tests.media import flite_wav, pcm16, silence_pcm16
 from tests.omni_client import RATE, Session, call, run
-from tests.receiver import QuietHandler, serving
+from tests.receiver import recording_handler, serving
 from tests.server import Server
 from tests.signing import verify
 
@@ -38,14 +38,7 @@ SCHEMA = {
 }
 
 
-class _Hooks(QuietHandler):
-    received: list[tuple[dict, bytes]] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers["content-length"]))
-        self.received.append((dict(self.headers), body))
-        self.send_response(204)
-        self.end_headers()
+_Hooks = recording_handler()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.omni_client import Session, call, run
-from tests.receiver import QuietHandler, serving
+from tests.receiver import recording_handler, serving
 from tests.salesforce_double import SalesforceDouble
 from tests.server import Server
 from tests.signing import verify
@@ -26,14 +26,7 @@ CALLER = [
 ]
 
 
-class _Hooks(QuietHandler):
-    received: list[tuple[dict, bytes]] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers["content-length"]))
-        self.received.append((dict(self.headers), body))
-        self.send_response(204)
-        self.end_headers()
+_Hooks = recording_handler()
 
 
 @pytest.fixture(scope="module")

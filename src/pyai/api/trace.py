@@ -190,17 +190,8 @@ async def list_violations(
     cursor: str | None = Query(None, description="Pass the previous page's `next_cursor`."),
     p: Principal = caller(),
 ) -> dict:
-    query = owned(TraceViolationRow, p.org_id)
-    for column, value in (
-        (TraceViolationRow.rule_id, rule_id),
-        (TraceViolationRow.severity, severity),
-        (TraceViolationRow.interaction_id, interaction_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    async with request.app.state.services.db.session() as s:
-        rows = list(await s.scalars(newest_first(query, TraceViolationRow, cursor, limit)))
-    return page(rows, limit, violation_item)
+    filters = {"rule_id": rule_id, "severity": severity, "interaction_id": interaction_id}
+    return await _filtered_page(request, TraceViolationRow, p.org_id, filters, cursor, limit, violation_item)
 
 
 @router.get("/v1/trace/findings", **{**documented("/v1/trace/findings", "get"), "openapi_extra": None})
@@ -214,18 +205,29 @@ async def list_findings(
     cursor: str | None = Query(None, description="Pass the previous page's `next_cursor`."),
     p: Principal = caller(),
 ) -> dict:
-    query = owned(TraceFindingRow, p.org_id)
-    for column, value in (
-        (TraceFindingRow.check_id, check_id),
-        (TraceFindingRow.action, action),
-        (TraceFindingRow.severity, severity),
-        (TraceFindingRow.interaction_id, interaction_id),
-    ):
+    filters = {"check_id": check_id, "action": action, "severity": severity, "interaction_id": interaction_id}
+    return await _filtered_page(
+        request,
+        TraceFindingRow,
+        p.org_id,
+        filters,
+        cursor,
+        limit,
+        lambda row: {"object": "trace.finding", **row.finding},
+    )
+
+
+async def _filtered_page(
+    request: Request, model: Any, org_id: str, filters: dict, cursor: str | None, limit: int, view: Any
+) -> dict:
+    """One page, newest first, of the org's rows whose columns equal the filters given."""
+    query = owned(model, org_id)
+    for name, value in filters.items():
         if value is not None:
-            query = query.where(column == value)
+            query = query.where(getattr(model, name) == value)
     async with request.app.state.services.db.session() as s:
-        rows = list(await s.scalars(newest_first(query, TraceFindingRow, cursor, limit)))
-    return page(rows, limit, lambda row: {"object": "trace.finding", **row.finding})
+        rows = list(await s.scalars(newest_first(query, model, cursor, limit)))
+    return page(rows, limit, view)
 
 
 @router.get("/v1/trace/exposure", **{**documented("/v1/trace/exposure", "get"), "openapi_extra": None})
