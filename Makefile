@@ -25,3 +25,6 @@ bench: setup
 	.venv/bin/python bench/voices.py
 	.venv/bin/python bench/vad_turn.py
 	.venv/bin/python bench/omni.py
+	.venv/bin/python bench/telephony.py
+	.venv/bin/python bench/trace_gate.py
+	.venv/bin/python bench/post_call.py
