@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pyai.api.bodies import json_body
 from pyai.api.contract_docs import documented
+from pyai.api.voices import base_url
 from pyai.gateway.auth import caller
 from pyai.gateway.errors import ProblemError, bad_request, not_found
 from pyai.gateway.idempotency import request_hash
@@ -65,8 +66,7 @@ async def _carrier(request: Request, org_id: str) -> Carrier:
 
 
 def _voice_url(request: Request) -> str:
-    base = request.app.state.services.settings.public_base_url or str(request.base_url).rstrip("/")
-    return base.rstrip("/") + VOICE_PATH
+    return base_url(request).rstrip("/") + VOICE_PATH
 
 
 async def _check_agent(s: Any, org_id: str, agent_id: str | None) -> None:

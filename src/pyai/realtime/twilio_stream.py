@@ -25,6 +25,7 @@ import numpy as np
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 
+from pyai.api.voices import base_url
 from pyai.audio.g711 import g711_decode, ulaw_encode
 from pyai.audio.pcm import float_to_pcm16
 from pyai.gateway.auth import gateway_of
@@ -48,8 +49,7 @@ NOT_IN_SERVICE = "The number you have called is not in service."
 
 
 def _public_url(request: Request, path: str) -> str:
-    base = request.app.state.services.settings.public_base_url or str(request.base_url).rstrip("/")
-    return base.rstrip("/") + path
+    return base_url(request).rstrip("/") + path
 
 
 @router.post("/v1/telephony/twilio/voice", include_in_schema=False)
