@@ -19,15 +19,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from pyai.gateway.streaming_hold import StreamingHold
 from pyai.realtime.admission import LeaseRefused, session_lease
 from pyai.realtime.call_runner import Closed
-from pyai.realtime.omni_session import NativeCall
+from pyai.realtime.phone_call import PhoneCall
 from pyai.telephony.audiosocket import AudioSocketCall, Dtmf, Hangup
 from pyai.telephony.numbers import carrier_for, number_by_phone
 
 log = logging.getLogger("pyai.telephony")
-RATE = 8000
 _DIGITS = re.compile(r"^[0-9]{12}$")
 
 
@@ -37,26 +35,16 @@ def number_of(call_uuid: uuid.UUID) -> str | None:
     return "+" + tail.lstrip("0") if _DIGITS.match(tail) and tail.strip("0") else None
 
 
-class AudioSocketBridge(NativeCall):
+class AudioSocketBridge(PhoneCall):
     """One PBX call: the native engine, AudioSocket's messages."""
 
     def __init__(self, conn: AudioSocketCall, services: Any, principal: Any, release: Any, agent_id: str) -> None:
-        super().__init__(None, services, principal, release, RATE, deprecated=False)  # type: ignore[arg-type]
+        phone = {"from": None, "to": number_of(conn.uuid), "carrier": "local_sip", "carrier_call_id": str(conn.uuid)}
+        super().__init__(None, services, principal, release, agent_id, phone)
         self.conn = conn
-        self.label = agent_id
-        self.phone = {
-            "from": None,
-            "to": number_of(conn.uuid),
-            "carrier": "local_sip",
-            "carrier_call_id": str(conn.uuid),
-        }
-        self.extra_holds.append(StreamingHold(services.billing, principal, "telephony.minutes"))
 
     def request_headers(self) -> Mapping[str, str]:
         return {}
-
-    async def setup(self) -> None:
-        await self.configure(None)  # the number's agent profile configures the call
 
     async def send_event(self, event: dict) -> None:
         """The phone hears only audio."""

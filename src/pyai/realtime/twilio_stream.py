@@ -30,9 +30,8 @@ from pyai.audio.g711 import g711_decode, ulaw_encode
 from pyai.audio.pcm import float_to_pcm16
 from pyai.gateway.auth import gateway_of
 from pyai.gateway.principal import Principal
-from pyai.gateway.streaming_hold import StreamingHold
 from pyai.realtime.call_runner import serve
-from pyai.realtime.omni_session import NativeCall
+from pyai.realtime.phone_call import PhoneCall
 from pyai.telephony import call_tokens, twiml
 from pyai.telephony.carriers import carrier_from_config
 from pyai.telephony.carriers.base import Carrier, CarrierError
@@ -42,7 +41,6 @@ from pyai.telephony.twilio_signature import validate
 log = logging.getLogger("pyai.telephony")
 router = APIRouter()
 
-RATE = 8000
 STREAM_PATH = "/v1/telephony/twilio/stream"
 START_TIMEOUT_S = 10
 NOT_IN_SERVICE = "The number you have called is not in service."
@@ -81,7 +79,7 @@ def _twiml(body: str) -> Response:
     return Response(body, media_type="application/xml")
 
 
-class TwilioCall(NativeCall):
+class TwilioCall(PhoneCall):
     """One phone call over a Media Stream: the native engine, Twilio's frames."""
 
     def __init__(
@@ -93,20 +91,18 @@ class TwilioCall(NativeCall):
         claims: call_tokens.CallClaims,
         start: dict,
     ) -> None:
-        super().__init__(ws, services, principal, release, RATE, deprecated=False)
-        self.claims, self.stream_sid = claims, start["streamSid"]
-        self.label = claims.agent_id
-        self.extra_holds.append(StreamingHold(services.billing, principal, "telephony.minutes"))
-        self.carrier: Carrier | None = None
-        self.phone = {
+        phone = {
             "from": claims.from_number,
             "to": claims.to_number,
             "carrier": "twilio",
             "carrier_call_id": claims.call_id,
         }
+        super().__init__(ws, services, principal, release, claims.agent_id, phone)
+        self.claims, self.stream_sid = claims, start["streamSid"]
+        self.carrier: Carrier | None = None
 
     async def setup(self) -> None:
-        await self.configure(None)  # the number's agent profile configures the call
+        await super().setup()
         async with self.services.db.session() as s:
             settings = await carrier_for(s, self.services, self.claims.org_id)
         if settings is not None:
