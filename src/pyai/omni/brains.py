@@ -8,11 +8,15 @@ answers, and ``brain_model``, ``temperature`` and ``seed`` have nothing to tune.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pyai.omni.brain import Brain, EmbeddedBrain, Retrieve
 from pyai.settings import Settings
+
+_JSON_OBJECT = re.compile(r"\{.*\}", re.S)
 
 #: ``Services.singleton`` key of the process's one LLM client.
 LLM_CLIENT = "llm_client"
@@ -70,6 +74,20 @@ def shared_llm_client(services) -> Any:  # noqa: ANN001 - Services; an openai.As
     return services.singleton(
         LLM_CLIENT, lambda: llm_client(settings.llm_base_url, settings.llm_api_key, settings.llm_timeout_seconds)
     )
+
+
+async def streamed_text(client: Any, model: str, messages: list[dict], **options: Any) -> str:
+    """The whole text of a chat completion, streamed (the form every OpenAI-compatible server
+    answers): what the post-call writers (summary, recap, Tier-2 review) read as one answer."""
+    stream = await client.chat.completions.create(model=model, messages=messages, stream=True, **options)
+    return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+
+def json_object_in(text: str) -> Any:
+    """The JSON object a model's answer holds (prose around it is ignored); None when it holds
+    none, ValueError when it is not JSON."""
+    match = _JSON_OBJECT.search(text)
+    return json.loads(match.group(0)) if match else None
 
 
 def display_url(url: str) -> str:

@@ -9,12 +9,10 @@ is not the JSON asked for, or an endpoint that fails, leaves the extractive summ
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from typing import Any
 
-from pyai.omni.brains import model_for, shared_llm_client
+from pyai.omni.brains import json_object_in, model_for, shared_llm_client, streamed_text
 
 log = logging.getLogger("pyai.omni.calls")
 
@@ -26,7 +24,6 @@ INSTRUCTIONS = (
     'what the agent did or answered, how the call ended>", "goals": [{"goal": "<the goal as given>", '
     '"met": true|false, "evidence": "<a few words from the transcript>"}]}. Judge only from the transcript.'
 )
-_OBJECT = re.compile(r"\{.*\}", re.S)
 
 
 def _transcript(turns: list[dict]) -> str:
@@ -47,17 +44,11 @@ async def llm_summary(
     model = model_for(settings, brain_model)
     goal_lines = "\n".join(f"- {g}" for g in goals) or "(none)"
     try:
-        stream = await shared_llm_client(services).chat.completions.create(
-            model=model,
-            messages=[
-                {"role": "system", "content": INSTRUCTIONS},
-                {"role": "user", "content": f"Goals:\n{goal_lines}\n\nTranscript:\n{transcript}"},
-            ],
-            stream=True,
-            temperature=0,
-        )
-        answer = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
-        written = json.loads(match.group(0)) if (match := _OBJECT.search(answer)) else None
+        messages = [
+            {"role": "system", "content": INSTRUCTIONS},
+            {"role": "user", "content": f"Goals:\n{goal_lines}\n\nTranscript:\n{transcript}"},
+        ]
+        written = json_object_in(await streamed_text(shared_llm_client(services), model, messages, temperature=0))
     except Exception as e:  # noqa: BLE001 - the extractive summary stands
         log.warning("LLM summary failed (%s): the extractive one stands", type(e).__name__)
         return summary

@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from pyai.omni.brains import json_object_in, streamed_text
 from pyai.recap.packs import Pack
 
 MAX_TRANSCRIPT_CHARS = 24_000
 MAX_TEXT = {"tldr": 300, "summary": 2000}
 MAX_ITEMS = 10
 MAX_ITEM_CHARS = 300
-_OBJECT = re.compile(r"\{.*\}", re.S)
 
 
 class LlmRecapError(Exception):
@@ -127,22 +126,15 @@ async def llm_recap(
     if not text:
         raise LlmRecapError("the call has no words to recap")
     try:
-        stream = await client.chat.completions.create(
-            model=model,
-            messages=[
-                {"role": "system", "content": instructions(pack)},
-                {"role": "user", "content": f"Call date: {today.isoformat()}\n\nTranscript:\n{text}"},
-            ],
-            response_format={"type": "json_object"},
-            stream=True,
-            temperature=0,
-        )
-        answer = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+        messages = [
+            {"role": "system", "content": instructions(pack)},
+            {"role": "user", "content": f"Call date: {today.isoformat()}\n\nTranscript:\n{text}"},
+        ]
+        answer = await streamed_text(client, model, messages, response_format={"type": "json_object"}, temperature=0)
     except Exception as e:  # noqa: BLE001 - any failure of the endpoint leaves the embedded recap
         raise LlmRecapError(f"the LLM call failed ({type(e).__name__})") from e
-    match = _OBJECT.search(answer)
     try:
-        parsed = json.loads(match.group(0)) if match else None
+        parsed = json_object_in(answer)
     except ValueError:
         parsed = None
     if parsed is None:

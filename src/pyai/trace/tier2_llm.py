@@ -12,12 +12,10 @@ or an answer that is not the JSON asked for adds nothing: the rule findings stan
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from typing import Any
 
-from pyai.omni.brains import model_for, shared_llm_client
+from pyai.omni.brains import json_object_in, model_for, shared_llm_client, streamed_text
 
 log = logging.getLogger("pyai.trace")
 CHECKS = ("minimum_necessary", "brand_tone", "hallucination", "ambiguous_optout", "context_pii")
@@ -36,7 +34,6 @@ INSTRUCTIONS = (
     '"flag|preempt_next|escalate", "preempt_instruction": "<a constraint for the next turn, or null>"}]}. '
     'No concerns: {"findings": []}.'
 )
-_OBJECT = re.compile(r"\{.*\}", re.S)
 
 
 def _numbered(turns: list[dict]) -> str:
@@ -86,17 +83,12 @@ async def llm_check(services: Any, turns: list[dict], passages: list[str], brain
         return []
     knowledge = "\n---\n".join(passages)[:MAX_PASSAGE_CHARS] or "(the agent has no knowledge base)"
     try:
-        stream = await shared_llm_client(services).chat.completions.create(
-            model=model_for(settings, brain_model),
-            messages=[
-                {"role": "system", "content": INSTRUCTIONS},
-                {"role": "user", "content": f"Knowledge passages:\n{knowledge}\n\nTranscript:\n{_numbered(turns)}"},
-            ],
-            stream=True,
-            temperature=0,
-        )
-        answer = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
-        written = json.loads(match.group(0)) if (match := _OBJECT.search(answer)) else None
+        messages = [
+            {"role": "system", "content": INSTRUCTIONS},
+            {"role": "user", "content": f"Knowledge passages:\n{knowledge}\n\nTranscript:\n{_numbered(turns)}"},
+        ]
+        model = model_for(settings, brain_model)
+        written = json_object_in(await streamed_text(shared_llm_client(services), model, messages, temperature=0))
     except Exception as e:  # noqa: BLE001 - the rule findings stand
         log.warning("LLM Tier-2 checks failed (%s): the rule-based findings stand", type(e).__name__)
         return []
