@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 
@@ -156,15 +157,16 @@ async def one_call(srv: Server, key: str, kb: str, turns: int) -> dict[str, list
     return out
 
 
-async def many_calls(srv: Server, key: str, kb: str, turns: int, calls: int) -> dict[str, list[float]]:
-    """``calls`` calls at once, each started a second after the one before; all their timings."""
+async def staggered_calls(calls: int, one: Callable[[], Awaitable[dict[str, list[float]]]]) -> dict[str, list[float]]:
+    """``calls`` calls of ``one`` at once, each started a second after the one before; all their
+    timings, merged by measure."""
 
-    async def staggered(i: int) -> dict[str, list[float]]:
+    async def started(i: int) -> dict[str, list[float]]:
         await asyncio.sleep(i)
-        return await one_call(srv, key, kb, turns)
+        return await one()
 
     merged: dict[str, list[float]] = {}
-    for result in await asyncio.gather(*(staggered(i) for i in range(calls))):
+    for result in await asyncio.gather(*(started(i) for i in range(calls))):
         for name, values in result.items():
             merged.setdefault(name, []).extend(values)
     return merged
@@ -182,7 +184,7 @@ def main() -> None:
             c = httpx.Client(base_url=srv.url, headers=srv.headers(key), timeout=60)
             kb = c.post("/v1/knowledge-bases", json={"name": "FAQ"}).json()["id"]
             c.post(f"/v1/knowledge-bases/{kb}/documents", files={"file": ("faq.md", FAQ.encode())})
-            results = asyncio.run(many_calls(srv, key, kb, args.turns, args.calls))
+            results = asyncio.run(staggered_calls(args.calls, lambda: one_call(srv, key, kb, args.turns)))
         finally:
             srv.stop()
     print(f"# {date.today()}, {platform.machine()}, embedded brain, default voice, {args.calls} call(s) at once, ")

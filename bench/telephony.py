@@ -39,7 +39,7 @@ from tests.media import speech_pcm16  # noqa: E402
 from tests.server import Server  # noqa: E402
 from tests.twilio_double import TwilioDouble  # noqa: E402
 
-from bench.omni import FAQ, QUESTIONS, pct  # noqa: E402
+from bench.omni import FAQ, QUESTIONS, pct, staggered_calls  # noqa: E402
 from pyai.audio.g711 import ulaw_encode  # noqa: E402
 from pyai.telephony.twilio_signature import sign  # noqa: E402
 
@@ -127,18 +127,6 @@ async def one_call(srv: Server, twilio: TwilioDouble, turns: int) -> dict[str, l
     return out
 
 
-async def many_calls(srv: Server, twilio: TwilioDouble, turns: int, calls: int) -> dict[str, list[float]]:
-    async def staggered(i: int) -> dict[str, list[float]]:
-        await asyncio.sleep(i)
-        return await one_call(srv, twilio, turns)
-
-    merged: dict[str, list[float]] = {}
-    for result in await asyncio.gather(*(staggered(i) for i in range(calls))):
-        for name, values in result.items():
-            merged.setdefault(name, []).extend(values)
-    return merged
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=6)
@@ -156,7 +144,7 @@ def main() -> None:
             c.post(f"/v1/knowledge-bases/{kb}/documents", files={"file": ("faq.md", FAQ.encode())})
             agent = c.post("/v1/agents", json={"name": "Store", "knowledge_base_id": kb}).json()["agent_id"]
             c.post("/v1/telephony/numbers", json={"phone_number": NUMBER, "agent_id": agent}).raise_for_status()
-            results = asyncio.run(many_calls(srv, twilio, args.turns, args.calls))
+            results = asyncio.run(staggered_calls(args.calls, lambda: one_call(srv, twilio, args.turns)))
         finally:
             srv.stop()
     print(f"# {date.today()}, {platform.machine()}, Twilio bridge (µ-law 8 kHz), embedded brain, ")
