@@ -7,24 +7,18 @@ gets ``clear``, and hangs up; the call leaves a record and is metered on ``telep
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
 import time
 from collections.abc import Iterator
-from xml.etree import ElementTree
 
 import httpx
-import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
 from pyai.audio.encode import wav_header
-from pyai.audio.g711 import g711_decode, ulaw_encode
-from pyai.audio.pcm import float_to_pcm16
-from pyai.telephony.twilio_signature import sign
 from pyai.text.wer import normalise_words
-from tests.media import speech_pcm16
+from tests.media_stream_client import SILENCE, MediaStream, spoken_ulaw, stream_of, voice_webhook
 from tests.server import Server
 from tests.twilio_double import TwilioDouble
 
@@ -94,75 +88,36 @@ def test_numbers_are_searched_bought_once_assigned_and_released(
     assert len(api.get("/v1/telephony/numbers", params={"include_released": "true"}).json()["data"]) == 2
 
 
-def _webhook(srv: Server, twilio: TwilioDouble, form: dict, signature: str | None = None) -> httpx.Response:
-    url = f"{srv.url}/v1/telephony/twilio/voice"
-    signed = signature if signature is not None else sign(twilio.auth_token, url, form)
-    return httpx.post(url, data=form, headers={"X-Twilio-Signature": signed}, timeout=30)
-
-
 def test_a_phone_call_reaches_the_agent_over_a_media_stream(
     sqlite_server: Server, api: httpx.Client, owner: dict, twilio: TwilioDouble
 ) -> None:
     call_sid = twilio.add_call()
     form = {"CallSid": call_sid, "AccountSid": twilio.account_sid, "From": CALLER, "To": NUMBER}
-    assert _webhook(sqlite_server, twilio, form, signature="bm90IGl0").status_code == 403
-    answer = _webhook(sqlite_server, twilio, form)
+    assert voice_webhook(sqlite_server, twilio, form, signature="bm90IGl0").status_code == 403
+    answer = voice_webhook(sqlite_server, twilio, form)
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/xml")
-    stream = ElementTree.fromstring(answer.text).find("./Connect/Stream")
-    assert stream is not None and "?" not in stream.attrib["url"]
-    token = stream.find("Parameter").attrib["value"]
-    caller = ulaw_encode(
-        np.frombuffer(speech_pcm16("I need to report a power cut at my house.", rate=8000), dtype=np.int16)
-    )
+    url, token = stream_of(answer)
+    assert "?" not in url
 
-    async def main() -> tuple[bytes, list[dict], bytes]:
-        received: list[dict] = []
-        async with connect(stream.attrib["url"]) as ws:
+    def answered_after_clear(call: MediaStream) -> bool:
+        kinds = [e["event"] for e in call.received]
+        return "clear" in kinds and "media" in kinds[kinds.index("clear") + 1 :]
 
-            async def reader() -> None:
-                async for message in ws:
-                    received.append(json.loads(message))
+    async def main() -> MediaStream:
+        call = await MediaStream(url, token, call_sid).open()
+        await call.listen_until(lambda c: c.media_count >= 100)  # 2 s of greeting
+        await call.play(spoken_ulaw("I need to report a power cut at my house."))  # over the greeting
+        await call.listen_until(answered_after_clear)  # the agent answers the caller after the barge-in
+        await call.stop()
+        return call
 
-            task = asyncio.create_task(reader())
-            await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-            start = {
-                "streamSid": "MZ1",
-                "callSid": call_sid,
-                "accountSid": twilio.account_sid,
-                "customParameters": {"token": token},
-            }
-            await ws.send(json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": "MZ1", "start": start}))
-            deadline = time.monotonic() + 60
-            while sum(e["event"] == "media" for e in received) < 100 and time.monotonic() < deadline:  # 2 s of greeting
-                await asyncio.sleep(0.05)
-            greeting = b"".join(base64.b64decode(e["media"]["payload"]) for e in received if e["event"] == "media")
-            for i in range(0, len(caller), 160):  # the caller talks over the greeting, 20 ms a frame
-                payload = base64.b64encode(caller[i : i + 160]).decode()
-                await ws.send(json.dumps({"event": "media", "streamSid": "MZ1", "media": {"payload": payload}}))
-                await asyncio.sleep(0.02)
-            silence = base64.b64encode(b"\xff" * 160).decode()  # µ-law silence: the caller waits for the answer
-            deadline = time.monotonic() + 60
-            cleared = None
-            while time.monotonic() < deadline:
-                await ws.send(json.dumps({"event": "media", "streamSid": "MZ1", "media": {"payload": silence}}))
-                await asyncio.sleep(0.02)
-                kinds = [e["event"] for e in received]
-                if cleared is None and "clear" in kinds:
-                    cleared = kinds.index("clear")
-                if cleared is not None and "media" in kinds[cleared + 1 :]:
-                    break  # the agent answered the caller after the barge-in
-            await ws.send(json.dumps({"event": "stop", "streamSid": "MZ1", "stop": {"callSid": call_sid}}))
-            await asyncio.wait_for(task, 30)
-        return greeting, received, caller
-
-    greeting, received, _ = asyncio.run(main())
-    assert all(e.get("streamSid") == "MZ1" for e in received)
-    assert any(e["event"] == "clear" for e in received), [e["event"] for e in received][-5:]
-    pcm = float_to_pcm16(g711_decode(greeting, "g711_ulaw")).tobytes()
+    call = asyncio.run(main())
+    assert all(e.get("streamSid") == "MZ1" for e in call.received)
+    greeting = call.agent_pcm16()[: 100 * 320]
     heard = httpx.post(
         f"{sqlite_server.url}/v1/audio/transcriptions",
         headers=sqlite_server.headers(sqlite_server.create_key(scopes="hear:*")["api_key"]),
-        files={"file": ("g.wav", wav_header(8000, len(pcm)) + pcm)},
+        files={"file": ("g.wav", wav_header(8000, len(greeting)) + greeting)},
         timeout=60,
     ).json()["text"]
     assert {"thanks", "calling"} <= set(normalise_words(heard)), heard  # µ-law 8 kHz, as a phone hears it
@@ -190,23 +145,18 @@ def test_asking_for_a_person_transfers_the_real_call(
     api.post(f"/v1/telephony/numbers/{number['id']}/assign", json={"agent_id": agent})
     call_sid = twilio.add_call()
     form = {"CallSid": call_sid, "AccountSid": twilio.account_sid, "From": CALLER, "To": NUMBER}
-    stream = ElementTree.fromstring(_webhook(sqlite_server, twilio, form).text).find("./Connect/Stream")
-    token = stream.find("Parameter").attrib["value"]
-    ask = ulaw_encode(np.frombuffer(speech_pcm16("Can I talk to a real person please?", rate=8000), dtype=np.int16))
+    url, token = stream_of(voice_webhook(sqlite_server, twilio, form))
+    # the greeting, the question, then the caller listens
+    frames = SILENCE * 75 + spoken_ulaw("Can I talk to a real person please?") + SILENCE * 150
 
     async def main() -> None:
-        async with connect(stream.attrib["url"]) as ws:
-            start = {"streamSid": "MZ3", "callSid": call_sid, "customParameters": {"token": token}}
-            await ws.send(json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": "MZ3", "start": start}))
-            frames = b"\xff" * 12000 + ask + b"\xff" * 24000  # greeting, question, then the caller listens
-            for i in range(0, len(frames), 160):
-                payload = base64.b64encode(frames[i : i + 160]).decode()
-                try:
-                    await ws.send(json.dumps({"event": "media", "streamSid": "MZ3", "media": {"payload": payload}}))
-                except Exception:
-                    return  # the bridge ended the stream: the call moves on to the transfer
-                await asyncio.sleep(0.02)
-            await ws.wait_closed()
+        call = await MediaStream(url, token, call_sid, stream_sid="MZ3").open()
+        try:
+            await call.play(frames)
+        except Exception:
+            return  # the bridge ended the stream: the call moves on to the transfer
+        assert call.ws is not None
+        await call.ws.wait_closed()
 
     asyncio.run(main())
     deadline = time.monotonic() + 30
