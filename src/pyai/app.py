@@ -21,6 +21,7 @@ from pyai.api import (
     not_implemented,
     omni_calls,
     omni_sessions,
+    ops,
     playground,
     recap,
     sandbox,
@@ -42,6 +43,8 @@ from pyai.gateway.auth import guard
 from pyai.hear.engine import partial_workers, warm_stream_models
 from pyai.jobs.worker import Worker
 from pyai.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from pyai.ops import drain, health, tracing
+from pyai.ops.metrics import MetricsMiddleware
 from pyai.realtime import audiosocket_bridge, hear_stream, omni_session, openai_session, twilio_stream
 from pyai.services import Services
 from pyai.settings import Settings
@@ -74,6 +77,7 @@ ROUTERS = (
     agents.router,
     tools.router,
     playground.router,  # not part of the contract: plain routes, outside the guard and the schema
+    ops.router,  # /healthz, /readyz, /metrics: likewise (docs/operations.md)
 )
 
 
@@ -111,6 +115,7 @@ def _openapi(app: FastAPI) -> dict:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    tracing.setup(settings)  # PYAI_OTEL_ENABLED: spans by OTLP (docs/operations.md)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -118,8 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         # so a first stream does not wait for worker processes and models to load
         partial_workers(services).warm()
-        asyncio.get_running_loop().run_in_executor(None, warm_stream_models)
-        asyncio.get_running_loop().run_in_executor(None, tts_engine(services).warm)
+        asyncio.get_running_loop().run_in_executor(None, health.track_warmup("stream_models", warm_stream_models))
+        asyncio.get_running_loop().run_in_executor(None, health.track_warmup("tts", tts_engine(services).warm))
         worker = None
         if settings.worker_in_process:
             if services.db.is_sqlite:
@@ -138,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            drain.begin()  # no new sessions from here on, however the server was stopped
             if pbx is not None:
                 await pbx.close()
             if worker:
@@ -145,7 +151,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.close()
 
     # Every route, built or stub, HTTP or WebSocket, is admitted by ``guard`` per the access table.
-    app = FastAPI(title="PyAI API", lifespan=lifespan, docs_url="/docs", redoc_url=None, dependencies=[Depends(guard)])
+    app = FastAPI(
+        title="PyAI API",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        dependencies=[Depends(guard)],
+        telemetry=tracing.FASTAPI_TELEMETRY,  # FastAPI's own spans off: they record raw URLs (?api_key=)
+    )
     for router in ROUTERS:
         app.include_router(router)
     not_implemented.install(app)
@@ -153,6 +166,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     access.audit(served_operations(app), seed_operations())
     error_handlers.install(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limits.BodyLimits(settings))
+    app.add_middleware(MetricsMiddleware)  # by route template; outside the body guard, so 413s count
+    if tracing.enabled():
+        app.add_middleware(tracing.TracingMiddleware)  # the gateway span, inside the request id
     app.add_middleware(RequestIdMiddleware)  # outermost: the body guard's 413 carries the request id
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

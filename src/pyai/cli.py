@@ -1,4 +1,4 @@
-"""``pyai``: serve, worker, keys, orgs, credit, migrate, doctor.
+"""``pyai``: serve, worker, keys, orgs, credit, migrate, doctor, export, import.
 
 Scripts and tests rely on these flags and on ``--json`` output, so they are kept stable.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hmac
 import json
 import os
 import signal
@@ -69,42 +70,53 @@ def _migrate(settings: Settings) -> None:
 
 
 async def _bootstrap(settings: Settings) -> identity.IssuedKey | None:
-    """On an empty database create the first org + project and an admin live key."""
+    """On an empty database create the first org + project and an admin live key.
+
+    Replicas started together on one empty database all get here: the first org's id is derived
+    from the shared server secret, so only one insert can win and the others find it taken.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    first_org = "org_" + hmac.new(settings.secret, b"pyai first org", "sha256").hexdigest()[:16]
 
     async def run(s):  # noqa: ANN001, ANN202
         if await identity.org_count(s):
             return None
-        org, project = await identity.create_org(s, "default", plan="self-hosted")
+        org, project = await identity.create_org(s, "default", plan="self-hosted", org_id=first_org)
         return await identity.issue_key(
             s, settings.secret, org_id=org.id, project_id=project.id, env="live", scopes=["*"], label="admin"
         )
 
-    return await _with_session(settings, run)
+    try:
+        return await _with_session(settings, run)
+    except IntegrityError:
+        return None  # another replica created it a moment ago
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from pyai.app import create_app
     from pyai.logging_setup import configure
+    from pyai.ops import drain
 
     settings = _settings(args)
     if args.host:
         settings.host = args.host
     if args.port:
         settings.port = args.port
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     _check_engines(settings)
     _migrate(settings)
     first = asyncio.run(_bootstrap(settings))
     if first:
         print("Created org", first.org_id, "with an admin key (shown once, store it now):", flush=True)
         print(f"  PYAI_API_KEY={first.api_key}", flush=True)
-    uvicorn.run(
+    drain.run(  # uvicorn, draining realtime sessions on SIGTERM first (docs/operations.md)
         create_app(settings),
+        settings.drain_timeout_seconds,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's own lines go through our handler: same format, secrets masked
         access_log=False,
         loop="uvloop",
         http="httptools",
@@ -118,14 +130,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from pyai import app as _registers_job_handlers  # noqa: F401 - importing routers registers handlers
     from pyai.jobs.worker import Worker
     from pyai.logging_setup import configure
+    from pyai.ops import tracing
     from pyai.services import Services
 
     settings = _settings(args)
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     _check_engines(settings)
     _migrate(settings)
+    if args.metrics_port:  # this process's own counters and histograms, no auth: keep it private (docs/operations.md)
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, addr=args.metrics_host)
 
     async def run() -> None:
+        tracing.setup(settings, "worker")
         services = Services.build(settings)
         worker = Worker(services.jobs, services, settings.job_poll_seconds, concurrency=args.concurrency)
         stop = asyncio.Event()
@@ -315,6 +333,42 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the whole server (tables + blobs) to a portable tar archive (docs/backup.md)."""
+    from pyai.ops.backup import BackupError, export_archive
+
+    settings = _settings(args)
+    try:
+        summary = asyncio.run(export_archive(settings, Path(args.out)))
+    except BackupError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(
+        f"exported {summary.rows} rows from {len(summary.tables)} tables and {summary.blobs} blobs "
+        f"({summary.blob_bytes} bytes) at revision {','.join(summary.revision)} to {summary.path}"
+    )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Load an export into an empty database at the same migration revision (docs/backup.md)."""
+    from pyai.ops.backup import BackupError, import_archive
+
+    settings = _settings(args)
+    _migrate(settings)
+    try:
+        summary = asyncio.run(import_archive(settings, Path(args.archive)))
+    except BackupError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"imported {summary.rows} rows into {len(summary.tables)} tables and {summary.blobs} blobs from {args.archive}"
+    )
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from pyai.doctor import run_checks
 
@@ -342,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", parents=[common], help="run background job workers")
     worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port (no auth)")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port (default 127.0.0.1)")
     worker.set_defaults(fn=cmd_worker)
 
     keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="keys_cmd", required=True)
@@ -404,6 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", parents=[common], help="apply database migrations").set_defaults(fn=cmd_migrate)
     sub.add_parser("doctor", parents=[common], help="check the installation").set_defaults(fn=cmd_doctor)
+    export = sub.add_parser("export", parents=[common], help="write every table and blob to a tar archive")
+    export.add_argument("--out", required=True, metavar="FILE.tar")
+    export.set_defaults(fn=cmd_export)
+    load = sub.add_parser("import", parents=[common], help="load an export into an empty database")
+    load.add_argument("--in", dest="archive", required=True, metavar="FILE.tar")
+    load.set_defaults(fn=cmd_import)
     return parser
 
 

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "info"
+    # text: one line per event for people; json: one JSON object per line (request_id, org_id,
+    # call_id, trace ids) for a log pipeline. Keys and tokens are masked either way (logging_setup.py).
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    # OpenTelemetry tracing (ops/tracing.py), off by default. On: spans go by OTLP over HTTP/protobuf
+    # to OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318); the standard OTEL_* variables
+    # (headers, OTEL_BSP_* batching, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER) apply.
+    otel_enabled: bool = False
     test_mode: bool = Field(default=False, description="Test suites only: lets outbound URLs reach loopback")
 
     # Gateway limits (per key).
@@ -93,6 +100,15 @@ class Settings(BaseSettings):
     # An API key with omni:session that the page may use without pasting one (POST /playground/session
     # mints its session tokens); unset: visitors paste their own key. Anyone who can open the page can use it.
     playground_key: str | None = Field(default=None, repr=False)
+
+    # Operations (docs/operations.md): GET /healthz, /readyz (no auth) and /metrics (Prometheus).
+    # /metrics is a 404 unless a token is set (scrapers send ``Authorization: Bearer <token>``) or it is
+    # opened without one (only where the port is reachable from a private network alone).
+    metrics_token: str | None = Field(default=None, repr=False)
+    metrics_open: bool = False
+    # On SIGTERM: stop admitting realtime sessions, /readyz 503, let open sessions finish for up to
+    # this long, then shut down (what is left of it goes to in-flight HTTP requests; 0: stop at once).
+    drain_timeout_seconds: float = Field(default=30.0, ge=0)
 
     # Durable jobs.
     worker_in_process: bool = True

@@ -25,6 +25,7 @@ from pyai.gateway.errors import ApiError
 from pyai.gateway.limits import ConcurrencyLimiter, LimitsUnavailable, RateLimiter
 from pyai.gateway.principal import Principal
 from pyai.gateway.ttl_cache import TtlCache
+from pyai.logging_setup import ORG_ID
 from pyai.settings import Settings
 from pyai.store.db import Database
 from pyai.store.ids import now_ms
@@ -228,6 +229,7 @@ class Gateway:
         """The whole gate for one request or upgrade, in contract order: 401, 403, 429, 402."""
         token, _ = credential_from(conn)
         p = await self.resolve(token)
+        ORG_ID.set(p.org_id)  # the request's log lines say whose it is, refused or not (logging_setup)
         self.check(p, conn, scope, allow_suspended=allow_suspended, session_token=session_token)
         try:
             await self.rate.hit(p.key_id)

@@ -30,6 +30,7 @@ from pyai.gateway.identity import UNGATED_PLANS
 from pyai.gateway.pricing import METERS, affordable_seconds, day, period, price_cents, seconds_to_midnight
 from pyai.gateway.principal import Principal
 from pyai.gateway.ttl_cache import TtlCache
+from pyai.ops import metrics
 from pyai.store.db import Database
 from pyai.store.ids import new_id, now_ms
 from pyai.store.models import CreditGrant, Org, UsageEvent, UsageHold
@@ -323,6 +324,7 @@ class Billing:
                 await s.commit()
         hold.settled = True
         self._credit.drop(hold.principal.org_id)
+        metrics.billed(hold.meter, units)
         return units
 
     async def _settle_in(self, s: AsyncSession, hold: Hold, units: float, source: str | None) -> None:

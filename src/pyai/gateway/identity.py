@@ -42,9 +42,10 @@ class IssuedKey:
 
 
 async def create_org(
-    session: AsyncSession, name: str, plan: str, monthly_units: int | None = None
+    session: AsyncSession, name: str, plan: str, monthly_units: int | None = None, org_id: str | None = None
 ) -> tuple[Org, Project]:
-    org = Org(id=new_id("org"), name=name, plan=plan, status="active", monthly_units=monthly_units)
+    """A new org and its default project (``org_id``: a chosen id, else a random one)."""
+    org = Org(id=org_id or new_id("org"), name=name, plan=plan, status="active", monthly_units=monthly_units)
     project = Project(id=new_id("proj"), org_id=org.id, name="default")
     session.add_all([org, project])
     await session.flush()

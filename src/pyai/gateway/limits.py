@@ -208,6 +208,11 @@ class ConcurrencyLimiter:
         finally:
             await release()
 
+    async def ping(self) -> None:
+        """Raise unless the lease store answers (always fine in memory); for ``/readyz``."""
+        if self._redis is not None:
+            await self._redis.ping()
+
     async def close(self) -> None:
         if self._redis is not None:
             await self._redis.aclose()

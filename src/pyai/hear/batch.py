@@ -10,6 +10,7 @@ from pyai.audio.decode import AudioDecodeError, DecodedAudio, decode_audio
 from pyai.engines.stt.base import Transcript
 from pyai.gateway.errors import bad_request
 from pyai.hear.engine import stt_engine
+from pyai.ops.tracing import span
 from pyai.text.numerals import to_numerals
 
 STT_RATE = 16000
@@ -50,7 +51,8 @@ async def transcribe_audio(
 ) -> BatchResult:
     """Recognise decoded 16 kHz mono audio (decoding is separate so the call can be billed in between)."""
     stt = stt_engine(services)
-    transcript = await asyncio.to_thread(stt.transcribe, audio.samples, language=language, prompt=prompt)
+    with span("stt", **{"pyai.stt.decode": "batch", "pyai.audio.seconds": round(audio.duration, 3)}):
+        transcript = await asyncio.to_thread(stt.transcribe, audio.samples, language=language, prompt=prompt)
     if numerals:
         transcript = with_numerals(transcript)
     return BatchResult(transcript, audio.duration)

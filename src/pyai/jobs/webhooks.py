@@ -15,6 +15,7 @@ import time
 
 from pyai.jobs.worker import JobContext, PermanentJobError, handler
 from pyai.net.ssrf import UnsafeUrlError, post_json
+from pyai.ops import metrics
 from pyai.store.ids import new_id
 
 MAX_ATTEMPTS = 6
@@ -66,7 +67,12 @@ async def deliver(ctx: JobContext) -> dict:
             p["url"], body, headers, timeout=TIMEOUT_S, allow_loopback=ctx.services.settings.test_mode
         )
     except UnsafeUrlError as e:
+        metrics.webhook_delivery("refused")
         raise PermanentJobError(f"webhook URL refused: {e}") from None
+    except Exception:
+        metrics.webhook_delivery("network_error")
+        raise
+    metrics.webhook_delivery("delivered" if 200 <= resp.status_code < 300 else "http_error")
     if not 200 <= resp.status_code < 300:
         raise RuntimeError(f"receiver answered HTTP {resp.status_code}")  # retried with backoff
     return {"status_code": resp.status_code, "attempts": ctx.job.attempts}

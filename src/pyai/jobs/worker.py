@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyai.jobs.queue import InTransaction, JobQueue
+from pyai.logging_setup import log_context
+from pyai.ops.tracing import span
 from pyai.store.models import Job
 
 log = logging.getLogger("pyai.jobs")
@@ -85,6 +87,13 @@ class Worker:
         job = await self.queue.claim(kinds, self.worker_id)
         if job is None:
             return False
+        attributes = {"pyai.job.kind": job.kind, "pyai.org_id": job.org_id}
+        with log_context(org_id=job.org_id, job_id=job.id), span("job", **attributes):
+            await self._run(job)
+        return True
+
+    async def _run(self, job: Job) -> None:
+        """Run one claimed job (its logs and spans carry its org and id)."""
         ctx = JobContext(job, self.queue, self.worker_id, self.services)
         beat = asyncio.create_task(self._heartbeat(job.id))
         completed = False
@@ -104,7 +113,6 @@ class Worker:
                 await undo()
         for cleanup in ctx.after_commit if completed else []:
             cleanup()
-        return True
 
     async def _fail(self, ctx: JobContext, reason: str, *, permanent: bool) -> None:
         if await self.queue.fail(ctx.job, self.worker_id, reason, permanent=permanent) == "failed":

@@ -5,7 +5,8 @@ The app-wide guard (``pyai.gateway.auth.guard``) authenticates every upgrade as 
 by the error handlers. Failures are reported in-band so browsers (which cannot read an HTTP
 status of a failed upgrade) see them: the socket is accepted, an ``error`` frame ``{code,
 message}`` is sent, and it is closed with ``1008`` (auth, scope, billing, bad parameters),
-``4429`` (rate or concurrency limit), ``1013`` (the limit store is unreachable: try again later)
+``4429`` (rate or concurrency limit), ``1013`` (the limit store is unreachable, or the server is
+draining before a shutdown: try again later)
 or ``4501`` (a contract surface this server has not built), the close reason carrying the stable
 code. See docs/websockets.md.
 """
@@ -23,6 +24,7 @@ from pyai.gateway.auth import credential_from, gateway_of
 from pyai.gateway.errors import ApiError
 from pyai.gateway.limits import LimitsUnavailable
 from pyai.gateway.principal import Principal
+from pyai.ops import drain
 
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
@@ -30,6 +32,14 @@ CLOSE_ENGINE_ERROR = 1011
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_OVER_LIMIT = 4429
 CLOSE_NOT_IMPLEMENTED = 4501
+#: Route template -> the ``kind`` a session is counted under (``pyai_realtime_sessions_open``).
+SESSION_KINDS = {
+    "/v1/audio/transcriptions/stream": "hear_stream",
+    "/v1/omni": "omni",
+    "/v2/omni/chat": "omni",
+    "/v1/realtime": "realtime",
+    "/v1/telephony/twilio/stream": "twilio",
+}
 
 
 async def reject(ws: WebSocket, code: str, message: str, close_code: int) -> None:
@@ -72,13 +82,19 @@ class LeaseRefused(Exception):
 
 
 @contextlib.asynccontextmanager
-async def session_lease(gateway: Any, principal: Principal) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+async def session_lease(
+    gateway: Any, principal: Principal, kind: str = "other"
+) -> AsyncIterator[Callable[[], Awaitable[None]]]:
     """Hold a realtime-session lease (any transport); yields its early ``release``. Raises
     :class:`LeaseRefused` when a cap is reached or the limit store is unreachable.
 
     The lease counts against the key's cap of concurrent sessions; a session token (whose
-    principal is its parent key) also takes the token's own lease, capped at one session.
+    principal is its parent key) also takes the token's own lease, capped at one session. A
+    draining server (pyai/ops/drain.py) refuses every new session with ``server_draining`` (1013).
     """
+    if drain.is_draining():
+        drain.refused()
+        raise LeaseRefused("server_draining", drain.DRAINING_MESSAGE, CLOSE_TRY_AGAIN_LATER)
     cap = gateway.settings.realtime_concurrency
     caps = []  # (bucket, cap, why a session over it is refused)
     if principal.token_id is not None:
@@ -86,6 +102,7 @@ async def session_lease(gateway: Any, principal: Principal) -> AsyncIterator[Cal
         caps.append((f"session-token:{principal.token_id}", 1, refusal))
     caps.append((f"realtime:{principal.key_id}", cap, f"This key already has {cap} concurrent realtime sessions open."))
     async with contextlib.AsyncExitStack() as held:
+        held.enter_context(drain.session(kind))  # counted from here: a drain waits for it
         releases = []
         for bucket, limit, refusal in caps:
             try:
@@ -108,7 +125,8 @@ async def leased(ws: WebSocket, principal: Principal) -> AsyncIterator[Callable[
     """:func:`session_lease` for a WebSocket: accept once it is held; yields its early
     ``release`` (call it before the closing frame), or ``None`` after rejecting in-band."""
     try:
-        async with session_lease(gateway_of(ws), principal) as release:
+        kind = SESSION_KINDS.get(getattr(ws.scope.get("route"), "path", ""), "other")
+        async with session_lease(gateway_of(ws), principal, kind) as release:
             if ws.client_state == WebSocketState.CONNECTING:  # a carrier's stream was accepted to read its start
                 await ws.accept(subprotocol=credential_from(ws)[1])
             yield release

@@ -85,7 +85,7 @@ async def answer(services: Any, gateway: Any, conn: AudioSocketCall) -> None:
         await conn.hangup()
         return
     try:
-        async with session_lease(gateway, principal) as release:
+        async with session_lease(gateway, principal, "audiosocket") as release:
             call = AudioSocketBridge(conn, services, principal, release, number.agent_id)
             graceful = False
             try:

@@ -46,8 +46,11 @@ from pyai.omni.conversation import (
     Think,
 )
 from pyai.omni.tool_executor import execute, record_call
+from pyai.ops.metrics import TurnLatency
+from pyai.ops.tracing import bind_call, first_audio, span
 from pyai.realtime.admission import CLOSE_ENGINE_ERROR, CLOSE_NORMAL, CLOSE_POLICY, close_code_for, leased, reject
 from pyai.realtime.listening import Listening
+from pyai.realtime.turn_spans import TurnSpans
 from pyai.recap.jobs import recap_after_call
 from pyai.speak.synthesis import tts_engine
 from pyai.store.ids import new_id, now_ms
@@ -105,6 +108,8 @@ class CallRunner:
         self.started = time.monotonic()
         self.finished = False
         self.out_of_credit = False
+        self.turn_latency = TurnLatency()
+        self.turn_spans = TurnSpans()  # each turn's omni.turn span (tracing)
 
     # ---- what a wire protocol provides ------------------------------------------------------
     async def setup(self) -> None:
@@ -155,11 +160,13 @@ class CallRunner:
         """Send the conversation's events in order and start its work."""
         if not out.events and not out.work:  # most pacer ticks
             return
+        self.turn_spans.observe(out)
         async with self.emit_lock:
             for event in out.events:
                 if self.recorder is not None:
                     self.recorder.stamp(event)  # call.ended gets call_id and duration_ms
                 await self.send_event(event)
+                self.turn_latency.on_event(event)  # pyai_omni_turn_latency_seconds
                 if self.recorder is not None:
                     self.recorder.on_event(event)
         assert self.tasks is not None and self.listening is not None
@@ -192,13 +199,14 @@ class CallRunner:
     async def _think(self, work: Think) -> None:
         assert self.conv is not None and self.brain is not None
         end_call = False
-        async for step in self.brain.reply(work.messages, work.tools):
-            if isinstance(step, Say):
-                await self.apply(self.conv.on_sentence(work.turn_id, step.text))
-            elif isinstance(step, CallTool):
-                await self.apply(self.conv.on_tool_call(work.turn_id, step))
-            elif isinstance(step, EndCall):
-                end_call = True
+        with span("brain", self.turn_spans.for_turn(work.turn_id), **{"pyai.brain.round": work.round}):
+            async for step in self.brain.reply(work.messages, work.tools):
+                if isinstance(step, Say):
+                    await self.apply(self.conv.on_sentence(work.turn_id, step.text))
+                elif isinstance(step, CallTool):
+                    await self.apply(self.conv.on_tool_call(work.turn_id, step))
+                elif isinstance(step, EndCall):
+                    end_call = True
         self.thinking.pop(work.turn_id, None)
         await self.apply(self.conv.on_thought(work.turn_id, end_call=end_call))
 
@@ -224,15 +232,17 @@ class CallRunner:
 
     async def _execute(self, work: RunTool) -> None:
         assert self.conv is not None
-        outcome = await execute(
-            self.services,
-            self.principal.org_id,
-            work.tool.source,
-            work.arguments,
-            agent_id=self.agent_id,
-            call_id=self.call_id,
-        )
-        status = "ok" if outcome.ok else "timeout" if outcome.timed_out else "error"
+        with span("tool", self.turn_spans.for_tool(work.call_id), **{"pyai.tool.name": work.tool.name}) as s:
+            outcome = await execute(
+                self.services,
+                self.principal.org_id,
+                work.tool.source,
+                work.arguments,
+                agent_id=self.agent_id,
+                call_id=self.call_id,
+            )
+            status = "ok" if outcome.ok else "timeout" if outcome.timed_out else "error"
+            s.set_attribute("pyai.tool.status", status)
         await self.apply(self.conv.on_tool_result(work.call_id, status, outcome.result, outcome.error))
 
     async def record_client_call(self, call_id: str, tool: OfferedTool, error: str | None) -> None:
@@ -270,17 +280,18 @@ class CallRunner:
                     await self.apply(self.conv.on_audio_done(work.turn_id, work.seq))
                     continue
                 assert self.voice is not None
-                rendering = await asyncio.to_thread(tts.render, work.text, self.voice, self.speed, self.seed)
-                pieces = rendering.pieces()
-                resampler = StreamResampler(NATIVE_RATE, self.rate) if self.rate != NATIVE_RATE else None
-                while work.turn_id not in self.cancelled:
-                    piece = await asyncio.to_thread(next, pieces, done)
-                    if piece is done:
-                        break
-                    samples = resampler.process(piece) if resampler else piece
-                    self.conv.on_audio(work.turn_id, work.seq, samples)
-                if resampler is not None:
-                    self.conv.on_audio(work.turn_id, work.seq, resampler.flush())
+                with span("tts", self.turn_spans.for_turn(work.turn_id), **{"pyai.tts.voice": self.voice_id}) as s:
+                    rendering = await asyncio.to_thread(tts.render, work.text, self.voice, self.speed, self.seed)
+                    pieces = first_audio(s, rendering.pieces())
+                    resampler = StreamResampler(NATIVE_RATE, self.rate) if self.rate != NATIVE_RATE else None
+                    while work.turn_id not in self.cancelled:
+                        piece = await asyncio.to_thread(next, pieces, done)
+                        if piece is done:
+                            break
+                        samples = resampler.process(piece) if resampler else piece
+                        self.conv.on_audio(work.turn_id, work.seq, samples)
+                    if resampler is not None:
+                        self.conv.on_audio(work.turn_id, work.seq, resampler.flush())
                 await self.apply(self.conv.on_audio_done(work.turn_id, work.seq))
 
     async def _pacer(self) -> None:
@@ -392,12 +403,14 @@ class CallRunner:
             recording=self.recordings_enabled,
         )
         self.call_id = self.recorder.call_id
+        bind_call(self.call_id, self.principal.org_id)  # logs from here on (and the session's span) name it
         self.recorder.phone = self.phone
         self.recorder.after_call += [self._recap, self._trace]
         await self.recorder.start()
         async with asyncio.TaskGroup() as tasks:
             self.tasks = tasks
             self.listening = Listening(self.conv.listener, self.services, self.heard, tasks)
+            self.listening.span_parent = self.turn_spans.for_decode
             lanes = [
                 tasks.create_task(self.listening.recognizer_lane()),
                 tasks.create_task(self._speech_lane()),
@@ -452,6 +465,7 @@ class CallRunner:
         if self.finished:
             return
         self.finished = True
+        self.turn_spans.close()
         if self.listening is not None:
             self.listening.close()
         billed = await self.budget.close(self.elapsed)

@@ -26,6 +26,7 @@ from pyai.engines.turn.smart_turn import turn_probability
 from pyai.hear.engine import decode_gate, partial_workers, stt_engine
 from pyai.hear.keyterms import keyterm_prompt
 from pyai.hear.streaming import Decode, Finish, JudgeTurn, LookAhead, Output, Recognize, StreamSession, Work
+from pyai.ops.tracing import span
 
 log = logging.getLogger("pyai.hear.stream")
 
@@ -47,6 +48,8 @@ class Listening:
         self.recognizer: PartialSession | None = None
         self.lane: collections.deque[Recognize | Finish] = collections.deque()
         self.lane_ready = asyncio.Event()
+        #: The span a decode's ``stt`` span goes under (an Omni call's turn); None: the current one.
+        self.span_parent: Callable[[Decode | LookAhead], Any] = lambda work: None
 
     def submit(self, work: Work) -> None:
         """Hand one piece of the session's work to its lane."""
@@ -84,7 +87,8 @@ class Listening:
                 await self.deliver(self.session.on_partial(work.uid, hypothesis, work.t_ms))
 
     async def _decode(self, work: Decode | LookAhead) -> Transcript:
-        return await self.transcribe(work.samples, work.prefix)
+        with span("stt", self.span_parent(work), **{"pyai.stt.decode": type(work).__name__.lower()}):
+            return await self.transcribe(work.samples, work.prefix)
 
     async def transcribe(self, samples: np.ndarray, prefix: str = "") -> Transcript:
         """A whole utterance (16 kHz float) with the full-context engine, as the session's options

@@ -18,6 +18,7 @@ from pyai.audio.resample import StreamResampler
 from pyai.engines.tts.base import NATIVE_RATE, TextToSpeech, VoiceSpec
 from pyai.engines.tts.registry import get_tts
 from pyai.engines.tts.sentences import split_sentences
+from pyai.ops.tracing import first_audio, span
 from pyai.speak.parts import Pause, Script, Speech
 
 G711_FORMATS = ("g711_ulaw", "g711_alaw")
@@ -125,6 +126,12 @@ def encode_stream(
 
 
 async def _encoded(chunks: Iterator[np.ndarray], encoder: AudioEncoder, stats: SynthesisStats) -> AsyncIterator[bytes]:
+    with span("tts", current=False, **{"pyai.audio.rate": encoder.rate}) as s:  # the whole synthesis
+        async for data in _encode(first_audio(s, chunks), encoder, stats):
+            yield data
+
+
+async def _encode(chunks: Iterator[np.ndarray], encoder: AudioEncoder, stats: SynthesisStats) -> AsyncIterator[bytes]:
     resampler = StreamResampler(NATIVE_RATE, encoder.rate) if encoder.rate != NATIVE_RATE else None
     sentinel = object()
     while True:

@@ -25,6 +25,7 @@ from pyai.engines.stt.base import (
     group_segments,
     refuse_prefix,
 )
+from pyai.ops.metrics import timed_decode
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class OpenAICompatibleSTT:
     def __init__(self, remote: RemoteTranscriber) -> None:
         self._remote = remote
 
+    @timed_decode("openai")
     def transcribe(
         self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None, prefix: str | None = None
     ) -> Transcript:

@@ -23,6 +23,7 @@ from pyai.engines.packages import package_version
 from pyai.engines.stt.base import RATE, Transcript, Word, group_segments, refuse_prefix
 from pyai.engines.vad.webrtc import split_on_silence
 from pyai.engines.worker_process import exit_with_parent
+from pyai.ops.metrics import timed_decode
 
 FRAMES_PER_SECOND = 100
 WHOLE_FILE_LIMIT_S = 25.0  # longer audio is decoded region by region, cut at pauses
@@ -124,6 +125,7 @@ class PocketsphinxSTT:
                 )
         return self._executor.submit(_decode_regions, samples.astype(np.float32), regions).result()
 
+    @timed_decode("pocketsphinx")
     def transcribe(
         self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None, prefix: str | None = None
     ) -> Transcript:

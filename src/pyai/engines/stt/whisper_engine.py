@@ -54,6 +54,7 @@ import numpy as np
 from pyai.engines.packages import package_version
 from pyai.engines.stt.base import RATE, Segment, Transcript, Word, group_segments
 from pyai.engines.stt.whisper_models import WhisperModelSpec, whisper_languages
+from pyai.ops.metrics import timed_decode
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,7 @@ class WhisperSTT:
                 log.info("loaded Whisper %s (%s)", self.spec.name, self.spec.source)
             return self._model
 
+    @timed_decode("whisper")
     def transcribe(
         self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None, prefix: str | None = None
     ) -> Transcript:

@@ -16,6 +16,7 @@ from pyai.engines.tts.festival import FestivalTTS
 from pyai.engines.tts.flite_world import flite_world
 from pyai.engines.tts.piper import PiperTTS
 from pyai.engines.tts.sentences import split_sentences
+from pyai.ops.metrics import TimedRendering
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class EngineRouter:
         return self._engines[name]
 
     def render(self, text: str, spec: VoiceSpec, speed: float = 1.0, seed: int | None = None) -> Rendering:
-        return self.engine(spec.engine).render(text, spec, speed, seed)
+        return TimedRendering(spec.engine, lambda: self.engine(spec.engine).render(text, spec, speed, seed))
 
     def warm(self) -> None:
         """Load the engines that start slowly (the neural voice ~0.5 s, a Festival process ~0.2 s)
