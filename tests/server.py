@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from pyai.audio.encode import wav_header
+
 PYAI = [sys.executable, "-m", "pyai.cli"]
 PG_ADMIN_DSN = os.environ.get("PYAI_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("PYAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -141,6 +143,16 @@ class Server:
             if value is not None:
                 args += [f"--{name.replace('_', '-')}", str(value)]
         return json.loads(self.cli(*args).stdout)
+
+    def transcribe(self, pcm16: bytes, rate: int) -> str:
+        """What this server's batch transcription hears in mono PCM16 (what a test's caller heard)."""
+        key = self.create_key(scopes="hear:*")["api_key"]
+        wav = wav_header(rate, len(pcm16)) + pcm16
+        resp = httpx.post(
+            f"{self.url}/v1/audio/transcriptions", headers=self.headers(key), files={"file": ("a.wav", wav)}, timeout=60
+        )
+        assert resp.status_code == 200, resp.text
+        return resp.json()["text"]
 
     def headers(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}

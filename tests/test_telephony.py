@@ -16,7 +16,6 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from pyai.audio.encode import wav_header
 from pyai.text.wer import normalise_words
 from tests.media_stream_client import SILENCE, MediaStream, spoken_ulaw, stream_of, voice_webhook
 from tests.server import Server
@@ -114,12 +113,7 @@ def test_a_phone_call_reaches_the_agent_over_a_media_stream(
     call = asyncio.run(main())
     assert all(e.get("streamSid") == "MZ1" for e in call.received)
     greeting = call.agent_pcm16()[: 100 * 320]
-    heard = httpx.post(
-        f"{sqlite_server.url}/v1/audio/transcriptions",
-        headers=sqlite_server.headers(sqlite_server.create_key(scopes="hear:*")["api_key"]),
-        files={"file": ("g.wav", wav_header(8000, len(greeting)) + greeting)},
-        timeout=60,
-    ).json()["text"]
+    heard = sqlite_server.transcribe(greeting, 8000)
     assert {"thanks", "calling"} <= set(normalise_words(heard)), heard  # µ-law 8 kHz, as a phone hears it
 
     deadline = time.monotonic() + 60

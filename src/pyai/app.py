@@ -45,11 +45,12 @@ from pyai.jobs.worker import Worker
 from pyai.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from pyai.ops import drain, health, tracing
 from pyai.ops.metrics import MetricsMiddleware
-from pyai.realtime import audiosocket_bridge, hear_stream, omni_session, openai_session, twilio_stream
+from pyai.realtime import audiosocket_bridge, hear_stream, omni_session, openai_session, sip_bridge, twilio_stream
 from pyai.services import Services
 from pyai.settings import Settings
 from pyai.speak.synthesis import tts_engine
 from pyai.telephony.audiosocket import start_audiosocket_server
+from pyai.telephony.sip.server import start_sip_server
 
 log = logging.getLogger("pyai.app")
 
@@ -140,12 +141,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.audiosocket_port,
                 lambda conn: audiosocket_bridge.answer(services, services.gateway, conn),
             )
+        sip = None
+        if settings.sip_port is not None:  # calls placed over SIP by a PBX or trunk (docs/telephony.md)
+            sip = await start_sip_server(
+                settings.sip_host,
+                settings.sip_port,
+                settings.sip_advertised_host,
+                lambda incoming: sip_bridge.answer(services, services.gateway, incoming),
+            )
         try:
             yield
         finally:
             drain.begin()  # no new sessions from here on, however the server was stopped
             if pbx is not None:
                 await pbx.close()
+            if sip is not None:
+                await sip.close()
             if worker:
                 await worker.stop()
             await services.close()

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     # the agents of your local_sip numbers. Off unless a port is set; no auth of its own: keep it private.
     audiosocket_port: int | None = Field(default=None, ge=1, le=65535)
     audiosocket_host: str = "127.0.0.1"
+    # SIP over UDP (realtime/sip_bridge.py): a PBX or trunk places calls to your local_sip numbers
+    # directly (INVITE sip:+14155550123@host), G.711 RTP on an ephemeral port per call. Off unless a
+    # port is set; no registration or digest auth: keep it on the PBX's private network.
+    sip_port: int | None = Field(default=None, ge=1, le=65535)
+    sip_host: str = "127.0.0.1"
+    sip_advertised_host: str | None = None  # the address put in Contact/SDP; default sip_host
 
     # Browser playground (api/playground.py): GET /playground, a page for talking to an Omni agent.
     playground_enabled: bool = True  # false: every /playground route is a 404
