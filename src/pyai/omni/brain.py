@@ -18,6 +18,7 @@ from typing import Protocol
 
 from pyai.omni.steps import CallTool, EndCall, Say, Step
 from pyai.omni.tool_planner import ToolPlanner, result_sentence
+from pyai.text.words import content_words
 
 __all__ = ["Brain", "CallTool", "EmbeddedBrain", "EndCall", "Say", "Step"]
 
@@ -119,9 +120,8 @@ def _tool_answers(messages: list[dict]) -> list[tuple[str, str]]:
 
 
 def _content_words(text: str) -> set[str]:
-    """Lower-cased words that carry meaning, with a plural or third-person "s" taken off ("opens" = "open")."""
-    words = (w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in _STOPWORDS and len(w) > 1)
-    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}
+    """The stems of the words that carry meaning ("opens" = "open"; text/words.py)."""
+    return {s for s, _ in content_words(text, _STOPWORDS, min_len=2)}
 
 
 def best_sentence(question: str, passages: list[dict]) -> str | None:

@@ -33,6 +33,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pyai.text import words
+from pyai.text.words import stem
+
 GENERATOR = "extractive-v1"
 MAX_REQUESTS = 2
 MAX_ANSWERS = 2
@@ -57,33 +60,13 @@ GOAL_GENERIC = frozenset(
     """ask asks asked collect collects confirm confirms get gets make sure caller customer user agent
     their find out obtain capture record offer provide tell inform check verify""".split()
 )
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _REQUEST = re.compile(r"\?\s*$|\b(i need|i want|i'd like|i would like|can you|could you|would you|how do|help me)\b")
 
 
-def stem(word: str) -> str:
-    """A crude stem: ``'s``, ``-ing`` and a plural ``s`` go (``boxes`` becomes ``boxe``: this is for
-    matching words, not for spelling them)."""
-    if word.endswith("'s"):
-        word = word[:-2]
-    if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
 def content_words(text: str) -> list[tuple[str, str]]:
     """``(stem, surface)`` of each content word of ``text``, in order."""
-    found = []
-    for word in _TOKEN.findall(text.lower()):
-        if word in STOPWORDS or (len(word) < 3 and not word.isdigit()):
-            continue
-        found.append((stem(word), word))
-    return found
+    return words.content_words(text, STOPWORDS)
 
 
 def sentences(text: str) -> list[str]:

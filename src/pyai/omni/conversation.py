@@ -45,8 +45,9 @@ from pyai.hear.streaming import Output as HeardOutput
 from pyai.hear.streaming import StreamOptions, StreamSession
 from pyai.hear.streaming import Work as ListenWork
 from pyai.omni import tones
-from pyai.omni.echo import EchoGate, barge_floor_dbfs
+from pyai.omni.echo import EchoGate, barge_floor_dbfs, power_dbfs
 from pyai.omni.steps import CallTool
+from pyai.text.numerals import DIGIT_KEYS
 
 #: Speech shorter than this can still be a backchannel; longer speech over the agent interrupts
 #: it without waiting for the words.
@@ -71,11 +72,6 @@ MAX_TOOL_ROUNDS = 4
 TRANSFER_ANNOUNCEMENT = "Connecting you to a member of our team now."
 HOLD_MESSAGE = "Please hold."
 DEFAULT_HOLD_CAP_S = 120
-_SPOKEN_DIGITS = {
-    **{w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())},
-    "oh": "0",
-    "o": "0",
-}
 
 
 @dataclass(frozen=True)
@@ -565,14 +561,14 @@ class Conversation:
 
     # ---- internals -----------------------------------------------------------------------
     def _level(self, samples: np.ndarray) -> float:
-        """The caller's level (dBFS) over the last ``LEVEL_WINDOW_MS``, this chunk included."""
+        """The caller's level (dBFS, as :func:`echo.level_dbfs`) over the last ``LEVEL_WINDOW_MS``,
+        this chunk included: running sums, so each chunk is squared once."""
         self.recent.append((len(samples), float(np.dot(samples, samples))))
         keep = self.options.rate * LEVEL_WINDOW_MS // 1000
         while len(self.recent) > 1 and sum(n for n, _ in self.recent) - self.recent[0][0] >= keep:
             self.recent.popleft()
         n = sum(n for n, _ in self.recent)
-        energy = sum(e for _, e in self.recent)
-        return 10 * math.log10(energy / n) if n and energy > 0 else -math.inf
+        return power_dbfs(sum(e for _, e in self.recent) / n if n else 0.0)
 
     def _stopped(self) -> list[dict]:
         """``caller.speech_stopped`` once the utterance being heard has ended — by the VAD, the
@@ -871,8 +867,8 @@ def spoken_digits(text: str) -> str:
     for word in re.findall(r"[a-z]+|\d+|[^\s\w]", text.lower().replace("'", "")):
         if word.isdigit():
             keys.append(word)
-        elif word in _SPOKEN_DIGITS:
-            keys.append(_SPOKEN_DIGITS[word])
+        elif word in DIGIT_KEYS:
+            keys.append(DIGIT_KEYS[word])
         elif word not in {",", ".", "-", "and", "is", "it", "its", "my", "pound", "hash", "the"}:
             return ""
     return "".join(keys)

@@ -169,7 +169,11 @@ BARGE_DBFS_RANGE = (-90.0, 0.0)
 def level_dbfs(samples: np.ndarray) -> float:
     """The RMS level of float samples (full scale 1.0) in dBFS; ``-inf`` for silence or none."""
     x = np.asarray(samples, dtype=np.float64).ravel()
-    power = float(np.mean(x * x)) if len(x) else 0.0
+    return power_dbfs(float(np.mean(x * x)) if len(x) else 0.0)
+
+
+def power_dbfs(power: float) -> float:
+    """A mean square (full scale 1.0) in dBFS; ``-inf`` for none."""
     return 10 * math.log10(power) if power > 0 else -math.inf
 
 

@@ -67,6 +67,7 @@ from referencing.exceptions import Unresolvable
 
 from pyai.text.numerals import DIGITS, ORDINALS, TENS, to_numerals
 from pyai.text.spoken import MONTHS, full_year, month_number
+from pyai.text.words import stem
 
 #: How many words apart a value and a word naming its property may be and still belong together
 #: ("for 4 people", "party of 4", "the number of guests will be 4").
@@ -107,15 +108,6 @@ def _prepare(text: str) -> str:
     return "\n".join(to_numerals(line) for line in text.split("\n"))
 
 
-def _stem(word: str) -> str:
-    """A word without its inflection, so "guests", "guest", "subscribed" and "subscribe" meet."""
-    word = word.lower()
-    for suffix in ("ing", "ed", "es", "s", "e"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
 class _Text:
     """What was said, prepared once for every property."""
 
@@ -127,7 +119,7 @@ class _Text:
         # Clause punctuation counts as a word, so "5 of us, room 12" keeps 12 further from "us".
         words = list(re.finditer(r"[^\W_]+|[,;.!?]", self.norm))
         self._starts = [w.start() for w in words]
-        self._stems = [_stem(w.group()) for w in words]
+        self._stems = [stem(w.group()) for w in words]
         corrections = list(_CORRECTION.finditer(self.norm))
         #: Offset in ``norm`` after the caller's last self-correction (0: none).
         self.corrected = corrections[-1].end() if corrections else 0
@@ -182,7 +174,7 @@ def _keywords(name: str, prop: dict[str, Any], *, description: bool = True) -> s
     for group in _SYNONYMS:
         if words & group:
             words |= group
-    return {_stem(w) for w in words}
+    return {stem(w) for w in words}
 
 
 def _disjoint(mentions: list[_Mention]) -> list[_Mention]:
@@ -579,11 +571,11 @@ def _boolean(t: _Text, name: str, prop: dict[str, Any]) -> bool | None:
     if t.bare:
         after = _polarity(t.norm[t.corrected :]) if t.corrected else None
         return after if after is not None else _polarity(t.norm)
-    keywords = _keywords(name, prop, description=False) - {_stem(w) for w in _BOOLEAN_FILLER}
+    keywords = _keywords(name, prop, description=False) - {stem(w) for w in _BOOLEAN_FILLER}
     sentences = [s for s in _SENTENCE.split(t.norm) if s.strip()]
     found = set()
     for i, sentence in enumerate(sentences):
-        if keywords & {_stem(w) for w in re.findall(r"[^\W_]+", sentence)}:
+        if keywords & {stem(w) for w in re.findall(r"[^\W_]+", sentence)}:
             asked = sentence.rstrip().endswith("?") and i + 1 < len(sentences)
             if (answer := _polarity(sentences[i + 1] if asked else sentence)) is not None:
                 found.add(answer)
@@ -781,7 +773,7 @@ def _value(t: _Text, name: str, prop: dict[str, Any], whole: bool) -> Any:
     else:
         keywords = _keywords(name, prop)
         if kind == "enum":  # a description listing the choices must not pull towards them all
-            keywords -= {_stem(w) for c in prop["enum"] if isinstance(c, str) for w in _words(c)}
+            keywords -= {stem(w) for c in prop["enum"] if isinstance(c, str) for w in _words(c)}
         mentions = [m for m in _MENTIONS[kind](t, name, prop) if _valid(prop, m.value)]
         return _choose(t, mentions, keywords)
     return value if value is not None and _valid(prop, value) else None

@@ -18,6 +18,7 @@ from typing import Any
 
 from pyai.omni import slots
 from pyai.omni.steps import CallTool
+from pyai.text.words import content_words
 
 #: Tools the planner never picks from the caller's words (see the module docstring).
 NOT_PLANNED = frozenset({"end_call", "send_dtmf", "play_hold", "collect", "knowledge_search", "transfer_to_human"})
@@ -33,17 +34,8 @@ _STOP = frozenset(
 
 
 def _words(text: str) -> set[str]:
-    """Content words, each also without a plural or -ing/-ed ending ("booking" → "book")."""
-    out: set[str] = set()
-    for w in re.findall(r"[a-z]+", text.lower().replace("_", " ").replace("-", " ")):
-        if w in _STOP or len(w) < 3:
-            continue
-        out.add(w)
-        for suffix in ("ing", "ed", "es", "s"):
-            if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-                out.add(w[: -len(suffix)])
-                break
-    return out
+    """The stems of the content words ("booking" → "book"; text/words.py), compared stem to stem."""
+    return {s for s, _ in content_words(text.replace("_", " ").replace("-", " "), _STOP)}
 
 
 def spoken_name(tool_name: str) -> str:

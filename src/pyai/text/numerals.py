@@ -94,6 +94,8 @@ LONE_ORDINAL_CONTEXT = {
     "december",
 }
 DIGITS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+#: A spoken digit → its keypad key ("oh", and a lone "o", are zero as people read numbers out).
+DIGIT_KEYS = {word: str(UNITS.get(word, 0)) for word in DIGITS} | {"o": "0"}
 CURRENCY = {"dollar", "dollars", "bucks"}
 CENTS = {"cent", "cents"}
 NUMBER_WORDS = set(UNITS) | set(TENS) | set(SCALES)
