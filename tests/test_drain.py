@@ -5,42 +5,22 @@ session still open at ``PYAI_DRAIN_TIMEOUT_SECONDS`` is closed (1012) and the pr
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import connect
 
 from tests.media import flite_wav, pcm16, silence_pcm16
 from tests.server import Server
+from tests.waiting import collect, eventually
 
 PATH = "/v1/audio/transcriptions/stream"
 
 
-def wait_for(check: Callable[[], object], what: str, timeout: float = 90) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def readyz(srv: Server) -> httpx.Response:
     return httpx.get(srv.url + "/readyz", timeout=30)
-
-
-async def frames_until_close(ws: ClientConnection, timeout: float = 90) -> list[dict]:
-    frames = []
-    try:
-        while True:
-            frames.append(json.loads(await asyncio.wait_for(ws.recv(), timeout)))
-    except ConnectionClosed:
-        return frames
 
 
 def start(tmp: Path, drain_timeout: float) -> tuple[Server, str]:
@@ -60,19 +40,19 @@ def test_sigterm_drains_open_sessions_then_exits(tmp_path: Path) -> None:
                 await first.send(silence_pcm16(0.3))
                 srv.proc.send_signal(signal.SIGTERM)
                 ready = await asyncio.to_thread(
-                    wait_for, lambda: (r := readyz(srv)).json()["status"] == "draining" and r, "readyz draining"
+                    eventually, lambda: (r := readyz(srv)).json()["status"] == "draining" and r, "readyz draining"
                 )
                 assert ready.status_code == 503
                 assert ready.json()["checks"]["draining"]["status"] == "failing"
                 async with connect(url, max_size=None) as second:
-                    refused = await frames_until_close(second)
+                    refused = await collect(second, timeout=90)
                 assert httpx.get(srv.url + "/healthz", timeout=30).status_code == 200  # HTTP is still served
                 assert srv.proc.poll() is None  # waiting for the open session
                 speech = pcm16(flite_wav("Please call me back tomorrow morning.")) + silence_pcm16(1.0)
                 for i in range(0, len(speech), 3200):
                     await first.send(speech[i : i + 3200])
                 await first.send("EOF")
-                frames = await frames_until_close(first)
+                frames = await collect(first, timeout=90)
             return refused, second.close_code, frames, first.close_code
 
         refused, refused_code, frames, code = asyncio.run(go())
@@ -95,7 +75,7 @@ def test_a_session_outliving_the_drain_timeout_is_closed_and_the_process_exits(t
             async with connect(f"{srv.ws_url}{PATH}?api_key={key}", max_size=None) as ws:
                 await ws.send(silence_pcm16(0.3))
                 srv.proc.send_signal(signal.SIGTERM)
-                await frames_until_close(ws)  # never ends the session itself: the server does
+                await collect(ws, timeout=90)  # never ends the session itself: the server does
             return ws.close_code
 
         signalled = time.monotonic()

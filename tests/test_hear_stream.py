@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.media import flite_wav, pcm16, silence_pcm16
 from tests.server import Server
+from tests.waiting import collect
 
 PATH = "/v1/audio/transcriptions/stream"
 SENTENCE = "The quick brown fox jumps over the lazy dog."
@@ -36,16 +37,6 @@ async def send_audio(ws: ClientConnection, pcm: bytes, chunk_ms: int = 100, rate
         await ws.send(pcm[i : i + step])
         if pace:
             await asyncio.sleep(pace)
-
-
-async def collect(ws: ClientConnection, timeout: float = 60) -> list[dict]:
-    """Every JSON frame until the server closes."""
-    frames = []
-    try:
-        while True:
-            frames.append(json.loads(await asyncio.wait_for(ws.recv(), timeout)))
-    except ConnectionClosed:
-        return frames
 
 
 def of(frames: list[dict], kind: str) -> list[dict]:

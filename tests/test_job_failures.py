@@ -13,7 +13,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from tests.media import flite_wav
 from tests.server import PYAI, Server, drop_pg_database, free_port
 from tests.test_transcription_jobs import _Files, origin  # noqa: F401 - the webhook receiver fixture
 from tests.test_voice_clone_design import reference_wav
+from tests.waiting import eventually
 
 JOB_LEASE_SECONDS = 2
 
@@ -88,15 +89,6 @@ def worker(srv: Server, stt_url: str) -> Iterator[subprocess.Popen]:
         except subprocess.TimeoutExpired:  # stuck in a call that never returns
             proc.kill()
             proc.wait()
-
-
-def eventually(probe: Callable[[], object], what: str, timeout: float = 90) -> object:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if value := probe():
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def design_status(c: httpx.Client, design_id: str) -> dict:

@@ -7,8 +7,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -18,6 +17,7 @@ from websockets.asyncio.client import connect
 from tests.media import flite_wav, pcm16, silence_pcm16
 from tests.omni_client import RATE, Session, call
 from tests.server import Server
+from tests.waiting import eventually
 
 TOKEN = "metrics-" + "t0ken-for-tests"
 
@@ -33,18 +33,6 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def key(srv: Server) -> str:
     assert srv.admin_key  # printed at first start; all scopes, on an ungated org
     return srv.admin_key
-
-
-def wait_for(check: Callable[[], object], what: str, timeout: float = 90) -> object:
-    """Poll ``check`` until it returns something truthy (generous deadline, short naps)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        last = result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def readyz(srv: Server) -> httpx.Response:
@@ -70,7 +58,7 @@ def value(samples: dict, name: str, **labels: str) -> float:
 def test_healthz_and_readyz_answer_without_a_key_and_leak_nothing(srv: Server, key: str) -> None:
     health = httpx.get(srv.url + "/healthz", timeout=30)
     assert health.status_code == 200 and health.json() == {"status": "ok"}
-    ready = wait_for(lambda: (r := readyz(srv)).status_code == 200 and r, "readyz 200")
+    ready = eventually(lambda: (r := readyz(srv)).status_code == 200 and r, "readyz 200")
     body = ready.json()
     assert body["status"] == "ok"
     assert {name: check["status"] for name, check in body["checks"].items()} == {
@@ -103,14 +91,14 @@ def migrations_behind(srv: Server) -> Iterator[None]:
 
 
 def test_readyz_is_503_while_the_database_is_not_at_the_migration_heads(srv: Server) -> None:
-    wait_for(lambda: readyz(srv).status_code == 200, "readyz 200")
+    eventually(lambda: readyz(srv).status_code == 200, "readyz 200")
     with migrations_behind(srv):
-        resp = wait_for(lambda: (r := readyz(srv)).status_code == 503 and r, "readyz 503")
+        resp = eventually(lambda: (r := readyz(srv)).status_code == 503 and r, "readyz 503")
         checks = resp.json()["checks"]
         assert resp.json()["status"] == "failing" and checks["database"]["status"] == "ok"
         assert checks["migrations"]["status"] == "failing"
         assert "pyai migrate" in checks["migrations"]["reason"]
-    wait_for(lambda: readyz(srv).status_code == 200, "readyz 200 again")
+    eventually(lambda: readyz(srv).status_code == 200, "readyz 200 again")
 
 
 def test_metrics_need_the_token(srv: Server) -> None:
@@ -163,7 +151,7 @@ def test_a_speech_request_moves_synthesis_time_and_billed_units(srv: Server, key
         timeout=120,
     )
     assert resp.status_code == 200 and len(resp.content) > 1000
-    after = wait_for(
+    after = eventually(
         lambda: (
             (s := scrape(srv))
             and value(s, "pyai_billed_units_total", meter="speak.minutes")
@@ -185,7 +173,7 @@ def test_a_hear_stream_is_counted_while_open(srv: Server, key: str) -> None:
         async with connect(url, max_size=None) as ws:
             await ws.send(silence_pcm16(0.2))
             await asyncio.to_thread(
-                wait_for,
+                eventually,
                 lambda: value(scrape(srv), "pyai_realtime_sessions_open", **open_streams) == 1,
                 "one open hear stream",
             )
@@ -194,7 +182,7 @@ def test_a_hear_stream_is_counted_while_open(srv: Server, key: str) -> None:
                 pass
 
     asyncio.run(go())
-    wait_for(lambda: value(scrape(srv), "pyai_realtime_sessions_open", **open_streams) == 0, "no open hear stream")
+    eventually(lambda: value(scrape(srv), "pyai_realtime_sessions_open", **open_streams) == 0, "no open hear stream")
 
 
 def test_an_omni_turn_is_timed_from_the_callers_speech_to_the_agents_audio(srv: Server, key: str) -> None:
@@ -216,4 +204,4 @@ def test_an_omni_turn_is_timed_from_the_callers_speech_to_the_agents_audio(srv: 
     took = value(after, "pyai_omni_turn_latency_seconds_sum") - value(before, "pyai_omni_turn_latency_seconds_sum")
     assert turns >= 1 and 0 < took < 60 * turns
     assert value(after, "pyai_billed_units_total", meter="omni.minutes") > 0
-    wait_for(lambda: value(scrape(srv), "pyai_realtime_sessions_open", kind="omni") == 0, "no open omni call")
+    eventually(lambda: value(scrape(srv), "pyai_realtime_sessions_open", kind="omni") == 0, "no open omni call")
