@@ -54,6 +54,7 @@ import numpy as np
 from pyai.engines.packages import package_version
 from pyai.engines.stt.base import RATE, Segment, Transcript, Word, group_segments
 from pyai.engines.stt.whisper_models import WhisperModelSpec, whisper_languages
+from pyai.engines.stt.window_packing import WindowPacker, packable
 from pyai.ops.metrics import timed_decode
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,17 @@ def _numeral_tokens(tokenizer: Any) -> list[int]:
     ]
 
 
-def _transcript(segments: list[Any], duration: float, language: str) -> Transcript:
-    """faster-whisper segments → our Transcript.
+def _segment_words(segments: list[Any]) -> list[list[Word]]:
+    """faster-whisper segments → each one's words, punctuation kept."""
+    out = []
+    for seg in segments:
+        raw = [Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)) for w in seg.words or []]
+        out.append([w for w in raw if w.word])
+    return out
+
+
+def _transcript(segments: list[list[Word]], duration: float, language: str) -> Transcript:
+    """Whisper segments' words → our Transcript.
 
     Segment texts keep Whisper's casing and punctuation; word entries are the bare words (as
     OpenAI's ``words`` are). A Whisper segment is further cut at pauses of ``SEGMENT_GAP_S``,
@@ -85,9 +95,7 @@ def _transcript(segments: list[Any], duration: float, language: str) -> Transcri
     """
     words: list[Word] = []
     out_segments: list[Segment] = []
-    for seg in segments:
-        raw = [Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)) for w in seg.words or []]
-        raw = [w for w in raw if w.word]
+    for raw in segments:
         for piece in group_segments(raw, first_id=len(out_segments)):
             bare = [Word(b, w.start, w.end, w.confidence) for w in piece.words if (b := w.word.strip(PUNCTUATION))]
             if not bare:
@@ -130,6 +138,7 @@ class WhisperSTT:
         self._model: Any = None
         self._suppress: list[int] = []
         self._lock = threading.Lock()
+        self._packer = WindowPacker(self._decode, workers)  # short utterances share a window under load
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -145,14 +154,26 @@ class WhisperSTT:
                 log.info("loaded Whisper %s (%s)", self.spec.name, self.spec.source)
             return self._model
 
-    @timed_decode("whisper")
     def transcribe(
         self, samples: np.ndarray, *, language: str | None = None, prompt: str | None = None, prefix: str | None = None
     ) -> Transcript:
         """``prefix`` is the decoder prefix of the first window: the transcript starts with exactly
-        those words and Whisper goes on from them (a stream's stable words, hear/streaming.py)."""
-        model = self.model()
+        those words and Whisper goes on from them (a stream's stable words, hear/streaming.py).
+        A short utterance without one may share its window with others (window_packing.py)."""
         lang = language or (None if self.spec.multilingual else "en")
+        if packable(samples, prefix):
+            segments, decoded = self._packer.decode(samples, lang, prompt)
+        else:
+            with self._packer.busy():
+                segments, decoded = self._decode(samples, lang, prompt, prefix)
+        return _transcript(segments, len(samples) / RATE, decoded)
+
+    @timed_decode("whisper")
+    def _decode(
+        self, samples: np.ndarray, lang: str | None, prompt: str | None, prefix: str | None = None
+    ) -> tuple[list[list[Word]], str]:
+        """One Whisper decode: each segment's words, and the language."""
+        model = self.model()
         segments, info = model.transcribe(
             np.ascontiguousarray(samples, dtype=np.float32),
             language=lang,
@@ -165,7 +186,7 @@ class WhisperSTT:
             initial_prompt=prompt or None,
             prefix=prefix or None,
         )
-        return _transcript(list(segments), len(samples) / RATE, info.language or lang or "en")
+        return _segment_words(list(segments)), info.language or lang or "en"
 
     def describe(self) -> dict:
         return {
