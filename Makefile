@@ -21,6 +21,7 @@ bench: setup
 	.venv/bin/python bench/hear.py
 	.venv/bin/python bench/stt_engines.py
 	.venv/bin/python bench/whisper_cost.py
+	.venv/bin/python bench/whisper_packing.py
 	.venv/bin/python bench/speak.py --voices
 	.venv/bin/python bench/voices.py
 	.venv/bin/python bench/vad_turn.py
