@@ -3,8 +3,13 @@
 A URL must be https (http too in test mode), and every address its host resolves to must be a
 public unicast address: private, loopback, link-local (cloud metadata), multicast and reserved
 ranges are refused. Test mode additionally allows loopback so the suite can run local receivers.
-Redirects are never followed (a redirect could point inside). Known gap: the connection resolves
-the host again, so a DNS answer that flips between check and connect (rebinding) is not caught.
+Redirects are never followed (a redirect could point inside).
+
+The check is made twice: on the URL, for a clear error early (at registration, before a request),
+and again where the connection is opened (:func:`vetted_client`'s network backend resolves the
+host, vets every address and connects to a vetted one), so a DNS answer that flips between the
+check and the connection (rebinding) reaches nothing inside. TLS still verifies the certificate
+against the URL's host name.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 
@@ -32,18 +38,57 @@ async def vet_url(url: str, *, allow_loopback: bool = False) -> tuple[str, str]:
     if parts.username or parts.password:
         raise UnsafeUrlError("URL may not carry credentials")
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.hostname, (await vetted_addresses(parts.hostname, port, allow_loopback))[0]
+
+
+async def vetted_addresses(host: str, port: int, allow_loopback: bool) -> list[str]:
+    """Every address ``host`` resolves to, sorted, if all are public (or loopback, when allowed)."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
-        raise UnsafeUrlError(f"cannot resolve host {parts.hostname}") from e
-    addresses = {info[4][0] for info in infos}
+        raise UnsafeUrlError(f"cannot resolve host {host}") from e
+    addresses = sorted({info[4][0] for info in infos})
     for addr in addresses:
         ip = ipaddress.ip_address(addr.split("%")[0])
         if ip.is_loopback and allow_loopback:
             continue
         if not ip.is_global or ip.is_multicast or ip.is_reserved:
-            raise UnsafeUrlError(f"host {parts.hostname} resolves to a non-public address")
-    return parts.hostname, sorted(addresses)[0]
+            raise UnsafeUrlError(f"host {host} resolves to a non-public address")
+    return addresses
+
+
+class _VettedBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections only to vetted addresses, resolved at connect time."""
+
+    def __init__(self, allow_loopback: bool) -> None:
+        self.allow_loopback = allow_loopback
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ANN001, ANN201
+        address = (await vetted_addresses(host, port, self.allow_loopback))[0]
+        return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+
+    async def connect_unix_socket(self, path, timeout=None, socket_options=None):  # noqa: ANN001, ANN201
+        raise UnsafeUrlError("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _VettedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, allow_loopback: bool) -> None:
+        super().__init__()
+        # httpx has no parameter for httpcore's network backend: the pool is rebuilt with ours,
+        # keeping httpx's TLS context (certificates verified against the URL's host name).
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=self._pool._ssl_context,  # noqa: SLF001
+            network_backend=_VettedBackend(allow_loopback),
+        )
+
+
+def vetted_client(timeout: float, allow_loopback: bool = False) -> httpx.AsyncClient:
+    """An HTTP client for URLs from users: connects only to vetted addresses, follows no redirect."""
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=_VettedTransport(allow_loopback))
 
 
 async def fetch_limited(
@@ -51,7 +96,7 @@ async def fetch_limited(
 ) -> tuple[bytes, str | None]:
     """GET a vetted URL, refusing bodies over ``max_bytes``; returns ``(body, content_type)``."""
     await vet_url(url, allow_loopback=allow_loopback)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    async with vetted_client(timeout, allow_loopback) as client:
         async with client.stream("GET", url) as resp:
             if resp.status_code != 200:
                 raise UnsafeUrlError(f"fetching the URL returned HTTP {resp.status_code}")
@@ -78,7 +123,7 @@ async def post_json(
 ) -> httpx.Response:
     """POST to a vetted URL without following redirects (a redirect could point inside)."""
     await vet_url(url, allow_loopback=allow_loopback)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    async with vetted_client(timeout, allow_loopback) as client:
         return await client.post(url, content=content, headers={"content-type": "application/json", **headers})
 
 
@@ -87,7 +132,7 @@ async def post_limited(
 ) -> tuple[int, bytes]:
     """``post_json`` that also reads the answer, refusing one over ``max_bytes``: ``(status, body)``."""
     await vet_url(url, allow_loopback=allow_loopback)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    async with vetted_client(timeout, allow_loopback) as client:
         request_headers = {"content-type": "application/json", **headers}
         async with client.stream("POST", url, content=content, headers=request_headers) as resp:
             return resp.status_code, await _read_limited(resp, max_bytes, "the response")

@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pyai.net.ssrf import UnsafeUrlError, _read_limited, vet_url
+from pyai.net.ssrf import UnsafeUrlError, _read_limited, vet_url, vetted_client
 from pyai.recap.packs import PACKS
 
 log = logging.getLogger("pyai.recap.salesforce")
@@ -355,7 +355,7 @@ async def write_recap(
     if not fields and not config.create_activity:
         return WriteResult("skipped: nothing to write")
     date = activity_date or datetime.datetime.now(datetime.UTC).date()
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    async with vetted_client(timeout, allow_loopback) as client:
         session = _Session(config, client, access_token, allow_loopback)
         try:
             status, task_id = await _write(session, config, record, record_id, fields, call_id, call_duration_s, date)
