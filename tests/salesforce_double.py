@@ -22,6 +22,9 @@ It checks every request the way Salesforce would refuse it, and records what it 
 - ``POST /services/data/<version>/sobjects/Task``: the same checks for Task fields, plus Status
   and CallType picklists, ``TaskSubtype`` ``Call``, ``ActivityDate`` a date, and ``WhatId``/
   ``WhoId`` an existing record; answers 201 ``{id, success, errors}``.
+- ``GET /services/data/<version>/query?q=…``: the one SOQL query the writer makes, ``SELECT Id
+  FROM Task WHERE CallObject = '…' AND WhatId|WhoId = '…' LIMIT 1`` (anything else is a 400
+  ``MALFORMED_QUERY``); answers ``{totalSize, done, records}`` from the Tasks created.
 
 Another API version in the path is a 404, as on a real org. The test steers it with
 :meth:`expire_token` (the live token now gets 401 ``INVALID_SESSION_ID``), ``expire_every_token``
@@ -82,6 +85,11 @@ TASK_FIELDS: dict[str, tuple[type | tuple[type, ...], int | None]] = {
 }
 TASK_STATUSES = {"Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"}
 CALL_TYPES = {"Inbound", "Outbound", "Internal"}
+_QUERY_PATH = re.compile(r"^/services/data/(?P<version>v\d+\.\d)/query$")
+_TASK_OF_CALL = re.compile(
+    r"^SELECT Id FROM Task WHERE CallObject = '(?P<call>(?:[^'\\]|\\.)*)' "
+    r"AND (?P<ref>WhatId|WhoId) = '(?P<id>[A-Za-z0-9]{15,18})' LIMIT 1$"
+)
 _SOBJECT = re.compile(r"^/services/data/(?P<version>v\d+\.\d)/sobjects/(?P<object>[A-Za-z0-9_]+)(?:/(?P<id>[^/]+))?$")
 
 
@@ -217,6 +225,13 @@ class SalesforceDouble:
                     double.requests.append(seen)
                 self._answer(status, body)
 
+            def do_GET(self) -> None:
+                seen, _ = self._seen()
+                with double._lock:
+                    status, body = double._query(seen)
+                    double.requests.append(seen)
+                self._answer(status, body)
+
             def do_PATCH(self) -> None:
                 seen, raw = self._seen()
                 with double._lock:
@@ -259,15 +274,37 @@ class SalesforceDouble:
             answer["refresh_token"] = self.refresh_token
         return 200, answer
 
+    def _authorized(self, seen: Seen) -> bool:
+        auth = seen.headers.get("authorization", "")
+        if auth.startswith("Bearer ") and auth[len("Bearer ") :] in self._live:
+            return True
+        if auth[len("Bearer ") :] not in self.issued:
+            self._problem(f"{seen.method} {seen.path}: Authorization {auth[:20]!r}… was never issued")
+        return False
+
+    def _query(self, seen: Seen) -> tuple[int, Any]:
+        path, _, query = seen.path.partition("?")
+        m = _QUERY_PATH.match(path)
+        if not m or m.group("version") != self.api_version:
+            self._problem(f"GET {seen.path}: no such resource")
+            return 404, NOT_FOUND
+        if not self._authorized(seen):
+            return 401, EXPIRED
+        q = _TASK_OF_CALL.match(" ".join(parse_qs(query).get("q", [""])))
+        if q is None:
+            self._problem(f"GET {seen.path}: not the query the writer should make")
+            return 400, [{"errorCode": "MALFORMED_QUERY", "message": "unexpected token"}]
+        call = re.sub(r"\\(.)", r"\1", q.group("call"))
+        found = [t for t in self.tasks if t.get("CallObject") == call and t.get(q.group("ref")) == q.group("id")]
+        records = [{"attributes": {"type": "Task"}, "Id": t["Id"]} for t in found[:1]]
+        return 200, {"totalSize": len(records), "done": True, "records": records}
+
     def _api(self, seen: Seen, raw: bytes) -> tuple[int, Any]:
         m = _SOBJECT.match(seen.path)
         if not m or m.group("version") != self.api_version:
             self._problem(f"{seen.method} {seen.path}: no such resource")
             return 404, NOT_FOUND
-        auth = seen.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or auth[len("Bearer ") :] not in self._live:
-            if auth[len("Bearer ") :] not in self.issued:
-                self._problem(f"{seen.method} {seen.path}: Authorization {auth[:20]!r}… was never issued")
+        if not self._authorized(seen):
             return 401, EXPIRED
         if not seen.headers.get("content-type", "").startswith("application/json"):
             self._problem(f"{seen.method} {seen.path}: content-type {seen.headers.get('content-type')!r}")

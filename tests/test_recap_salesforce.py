@@ -9,6 +9,7 @@ import datetime
 import logging
 import socket
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 
@@ -39,6 +40,8 @@ FIELD_MAP = {
     "outcome": "Recap_Outcome__c",
     "objection": "StageName",  # null on this call: must not be sent (it would clear the field)
 }
+#: The writer's look-up of a Task an earlier attempt created for the call, as sent (URL-encoded).
+TASK_OF_CALL = quote(f"SELECT Id FROM Task WHERE CallObject = 'call_01JD8Z' AND WhatId = '{OPPORTUNITY}' LIMIT 1")
 SECRETS = ("sf-client-secret-0001", "5Aep861recapRefresh0001")
 EXPECTED_TASK = {
     "Subject": "Call — Meeting booked for 2026-11-24 at 15:00 (budget 50,000).",
@@ -102,9 +105,10 @@ async def test_refresh_patch_and_task_exactly(sf: SalesforceDouble, caplog: pyte
     assert [(r.method, r.path) for r in sf.requests] == [
         ("POST", "/services/oauth2/token"),
         ("PATCH", f"/services/data/v60.0/sobjects/Opportunity/{OPPORTUNITY}"),
+        ("GET", f"/services/data/v60.0/query?q={TASK_OF_CALL}"),  # not logged by an earlier attempt
         ("POST", "/services/data/v60.0/sobjects/Task"),
     ]
-    token, patch, task = sf.requests
+    token, patch, _, task = sf.requests
     assert token.form == {
         "grant_type": ["refresh_token"],
         "client_id": [sf.client_id],
@@ -147,6 +151,7 @@ async def test_an_expired_session_is_refreshed_and_retried_once(sf: SalesforceDo
         ("PATCH", OPPORTUNITY, f"Bearer {stale}"),
         ("POST", "token", None),
         ("PATCH", OPPORTUNITY, f"Bearer {sf.issued[1]}"),
+        ("GET", f"query?q={TASK_OF_CALL}", f"Bearer {sf.issued[1]}"),
         ("POST", "Task", f"Bearer {sf.issued[1]}"),
     ]
     assert result.access_token == sf.issued[1]
@@ -215,8 +220,19 @@ async def test_without_activity_only_the_record_is_updated(sf: SalesforceDouble)
 async def test_with_nothing_mapped_only_the_task_is_created(sf: SalesforceDouble) -> None:
     result = await write(sf, cfg=config(sf, field_map={}))
     assert result.status == "ok"
-    assert [r.method for r in sf.requests] == ["POST", "POST"]
+    assert [r.method for r in sf.requests] == ["POST", "GET", "POST"]
     assert sf.tasks[0]["WhatId"] == OPPORTUNITY and sf.problems == []
+
+
+async def test_a_retried_write_does_not_log_the_call_twice(sf: SalesforceDouble) -> None:
+    """An attempt whose answer was lost is retried (a durable job): the Task it created is found
+    by the call id and reused, the record updated again (idempotent), no second Task."""
+    first = await write(sf)
+    again = await write(sf, access_token=first.access_token)
+    assert first.status == again.status == "ok" and again.task_id == first.task_id
+    assert len(sf.tasks) == 1 and [r.method for r in sf.requests][-2:] == ["PATCH", "GET"]
+    other_call = await write(sf, access_token=first.access_token, call_id="call_02OTHER")
+    assert len(sf.tasks) == 2 and other_call.task_id != first.task_id and sf.problems == []
 
 
 async def test_a_contact_is_the_tasks_who(sf: SalesforceDouble) -> None:
@@ -280,6 +296,7 @@ async def test_a_session_lost_before_the_task_is_refreshed_there(sf: SalesforceD
     assert result.status == "ok"
     assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in sf.requests] == [
         ("PATCH", OPPORTUNITY),
+        ("GET", f"query?q={TASK_OF_CALL}"),
         ("POST", "Task"),
         ("POST", "token"),
         ("POST", "Task"),

@@ -16,6 +16,8 @@ One :func:`write_recap` does, in order:
    ``CallType`` (the pack's direction), ``CallDurationInSeconds``, ``CallDisposition`` (the
    outcome), ``CallObject`` (PyAI's call id, for correlation), ``ActivityDate``, and ``WhatId`` =
    the record (``WhoId`` when the object is a Contact or Lead, which ``WhatId`` cannot hold).
+   First a SOQL query looks for a Task of this call on the record (by ``CallObject``): a write
+   retried after its answer was lost reuses that Task instead of logging the call twice.
 
 The result is a :class:`WriteResult` whose ``status`` is the contract's ``crm_write_status``:
 
@@ -44,7 +46,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -314,15 +316,16 @@ class _Session:
         if isinstance(answer.get("refresh_token"), str) and answer["refresh_token"] != c.refresh_token:
             self.refresh_token = answer["refresh_token"]
 
-    async def call(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
-        """``method`` on the REST API path with ``body`` as JSON, refreshing the token first when
-        there is none and once more when the session expired."""
+    async def call(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, bytes]:
+        """``method`` on the REST API path with ``body`` as JSON (None: no body), refreshing the
+        token first when there is none and once more when the session expired."""
         if self.token is None:
             await self.refresh()
         while True:
             url = f"{self.instance_url}/services/data/{self.config.api_version}/{path}"
             headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
-            status, content = await self._send(method, url, json=body, headers=headers)
+            sent = {"json": body} if body is not None else {}
+            status, content = await self._send(method, url, headers=headers, **sent)
             if not _session_expired(status, content) or self.refreshed:
                 return status, content
             await self.refresh()
@@ -386,6 +389,30 @@ def _failure(e: Exception) -> tuple[str, bool]:
     return f"failed: network: {type(e).__name__}", True
 
 
+async def _task_of_call(session: _Session, call_id: str, record_id: str) -> str | None:
+    """The Task an earlier attempt of this write created for the call (its ``CallObject`` is the
+    call id), so a retry after a lost answer does not log the call twice. None when there is none
+    or the query fails (then the Task is created: a duplicate is better than a lost call)."""
+    soql = f"SELECT Id FROM Task WHERE CallObject = '{_soql_text(call_id[:255])}' AND {_task_ref(session)} = "
+    soql += f"'{_soql_text(record_id)}' LIMIT 1"
+    try:
+        status, content = await session.call("GET", f"query?q={quote(soql)}", None)
+        records = json.loads(content).get("records") if status == 200 else None
+    except (*_FAILURES, ValueError, AttributeError):
+        return None
+    found = records[0].get("Id") if isinstance(records, list) and records and isinstance(records[0], dict) else None
+    return found if isinstance(found, str) else None
+
+
+def _task_ref(session: _Session) -> str:
+    return "WhoId" if session.config.object in WHO_OBJECTS else "WhatId"
+
+
+def _soql_text(text: str) -> str:
+    """A string literal's inside, escaped as SOQL wants (backslash and quote)."""
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
 async def _write(
     session: _Session,
     config: SalesforceConfig,
@@ -402,6 +429,8 @@ async def _write(
             raise _Refused(f"failed: {_api_error(status, content)}", _retryable(status))
     if not config.create_activity:
         return "ok_no_activity", None
+    if call_id and (logged := await _task_of_call(session, call_id, record_id)):
+        return "ok", logged  # a retried write: the call is on the record already
     task = task_body(config, record, record_id, call_id=call_id, call_duration_s=call_duration_s, activity_date=date)
     try:
         status, content = await session.call("POST", "sobjects/Task", task)
