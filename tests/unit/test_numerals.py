@@ -24,6 +24,10 @@ from pyai.text.numerals import to_numerals
         ("nineteen eighty four", "1984"),
         ("three point five", "3.5"),
         ("pi is three point one four", "pi is 3.14"),
+        ("one point two five", "1.25"),  # a lone "one" is a pronoun, but not before "point"
+        ("two point five million", "2500000"),
+        ("one point two five thousand people", "1250 people"),
+        ("it costs two point five million dollars", "it costs $2500000"),
         ("ten percent off", "10% off"),
         ("the twenty third of may", "the 23rd of may"),
         ("on the second floor", "on the 2nd floor"),

@@ -21,6 +21,7 @@ because it is far more often a pronoun than a quantity.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 UNITS = {
     "zero": 0,
@@ -250,6 +251,10 @@ def to_numerals(text: str) -> str:
             number += "." + "".join(decimals)
             last_trail, j = parts[k - 1][2], k
             nxt = parts[j][1].lower() if j < len(parts) and not last_trail else ""
+            if nxt in SCALES:  # "two point five million": 2500000, not "2.5 01000000"
+                number = format(Decimal(number) * SCALES[nxt], "f").rstrip("0").rstrip(".")
+                last_trail, j = parts[j][2], j + 1
+                nxt = parts[j][1].lower() if j < len(parts) and not last_trail else ""
         if nxt in CURRENCY:
             text_out, j, last_trail = _money(number, parts, j)
             out.append(f"{lead}{text_out}{last_trail}")
@@ -263,8 +268,8 @@ def to_numerals(text: str) -> str:
             out.append(f"{lead}{number}%{parts[j][2]}")
             i = j + 1
             continue
-        if run == ["one"] or (len(run) == 1 and run[0] == "oh"):
-            out.append(tokens[i])  # a lone "one" is usually a pronoun
+        if (run == ["one"] and number == "1") or (run == ["oh"] and number == "0"):
+            out.append(tokens[i])  # a lone "one" is usually a pronoun ("one point five" is not)
             i += 1
             continue
         out.append(f"{lead}{number}{last_trail}")
