@@ -109,7 +109,7 @@ def test_numbers_and_addresses_are_said_as_words(client: httpx.Client) -> None:
     hypothesis = heard(client, speak(client, text))
     spoken = to_spoken(text)
     assert (
-        spoken == "Call plus one, four one five, five five five, zero one two three or email jane at example dot com."
+        spoken == "Call plus one; four one five; five five five; zero one two three or email jane, at example dot com."
     )
     assert wer(spoken, hypothesis) <= MAX_WER, hypothesis
     words = " ".join(normalise_words(hypothesis))

@@ -13,7 +13,7 @@ from pyai.speak.synthesis import lone_sentence
 
 def test_plain_text_is_one_normalised_part() -> None:
     assert parse_input("Call Dr. Smith at 555-0123.") == [
-        Speech("Call Doctor Smith at five five five, zero one two three.")
+        Speech("Call Doctor Smith at five five five; zero one two three.")
     ]
 
 
@@ -46,7 +46,7 @@ def test_ssml_parts() -> None:
 </speak>"""
     assert parse_input(ssml) == [
         Speech("Your code is A B seven."),
-        Speech("Call four one five, five five five, zero one two three"),
+        Speech("Call four one five; five five five; zero one two three"),
         Pause(0.75),
         Speech("Thank you,", 0.75),
         Speech("Doctor Lee", 0.6),

@@ -13,27 +13,27 @@ from pyai.text.spoken import say_date_as, say_number, say_ordinal, say_telephone
 SAID = {
     "phone, international": (
         "You can reach me at +1 (415) 555-0123.",
-        "You can reach me at plus one, four one five, five five five, zero one two three.",
+        "You can reach me at plus one; four one five; five five five; zero one two three.",
     ),
     "phone, dotted": (
         "My cell is 415.555.0123, any time.",
-        "My cell is four one five, five five five, zero one two three, any time.",
+        "My cell is four one five; five five five; zero one two three, any time.",
     ),
     "phone, local with extension": (
         "The front desk is 555-0123 ext. 12.",
-        "The front desk is five five five, zero one two three, extension one two.",
+        "The front desk is five five five; zero one two three, extension one two.",
     ),
     "phone, x extension": (
         "Dial 415-555-0123 x12 for billing.",
-        "Dial four one five, five five five, zero one two three, extension one two for billing.",
+        "Dial four one five; five five five; zero one two three, extension one two for billing.",
     ),
     "phone, toll free": (
         "Call 1-800-555-0199 now.",
-        "Call one, eight zero zero, five five five, zero one nine nine now.",
+        "Call one; eight zero zero; five five five; zero one nine nine now.",
     ),
     "e-mail": (
         "Send it to jane.doe@example.com and I'll reply.",
-        "Send it to jane dot doe at example dot com and I'll reply.",
+        "Send it to jane dot doe, at example dot com and I'll reply.",
     ),
     "url": (
         "The guide is at www.pyai.dev/help.",
@@ -126,7 +126,7 @@ SAID = {
     ),
     "confirmation code": (
         "Your confirmation code is ABX-42Q9.",
-        "Your confirmation code is A, B, X, four, two, Q, nine.",
+        "Your confirmation code is A; B; X; four; two; Q; nine.",
     ),
     "initialisms": (
         "Please call the FBI about the US office, or send an SMS.",
@@ -166,7 +166,7 @@ def test_sentences_survive_normalisation() -> None:
     text = "Dr. Smith will call you. Email jane@example.com. Thanks, Mr. Jones."
     assert split_sentences(to_spoken(text)) == [
         "Doctor Smith will call you.",
-        "Email jane at example dot com.",
+        "Email jane, at example dot com.",
         "Thanks, Mister Jones.",
     ]
 
@@ -188,7 +188,7 @@ def test_long_pathological_input_is_fast(text: str) -> None:
 def test_forced_readings() -> None:
     """The readings SSML's say-as asks for, on a whole text."""
     assert spell("ab-12") == "A B one two"
-    assert say_telephone("+44 20 7946 0958") == "plus four four, two zero, seven nine four six, zero nine five eight"
+    assert say_telephone("+44 20 7946 0958") == "plus four four; two zero; seven nine four six; zero nine five eight"
     assert say_number("1,234.5") == "one thousand two hundred thirty-four point five"
     assert say_ordinal("21st") == "twenty-first"
     assert say_date_as("14.03.2026", "dmy") == "March fourteenth, twenty twenty-six"

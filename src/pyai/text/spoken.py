@@ -11,15 +11,16 @@ Smith", "on Main St. Then" → "on Main Street. Then").
 
 Readings, in the order they are tried, with the choices made where writing is ambiguous:
 
-- e-mail addresses and web addresses: symbols by name ("jane.doe@example.com" → "jane dot doe at
-  example dot com"), "www" letter by letter, the scheme ("https://") and a trailing slash
-  dropped, digits one by one. A bare domain needs a common top-level domain (.com, .dev, …), so
-  "e.g" or "file.txt" are not addresses.
-- phone numbers: digit by digit, a pause (comma) between the groups as written, "+" read "plus"
-  ("+1 (415) 555-0123" → "plus one, four one five, five five five, zero one two three"); forms:
-  "+"-international, "(415) 555-0123", "415-555-0123", "415.555.0123" and local "555-0123"
-  (hyphen only: "555.0123" is a decimal). An extension ("ext. 12", "x12", "extension 12") is
-  read digit by digit, as are all identifiers.
+- e-mail addresses and web addresses: symbols by name, a pause before the "at" of an e-mail
+  address ("jane.doe@example.com" → "jane dot doe, at example dot com": run on, Whisper tiny.en
+  often lost the "at" or merged it into the name), "www" letter by letter, the scheme ("https://")
+  and a trailing slash dropped, digits one by one. A bare domain needs a common top-level domain
+  (.com, .dev, …), so "e.g" or "file.txt" are not addresses.
+- phone numbers: digit by digit, a long pause (a semicolon: every engine ends a phrase there)
+  between the groups as written, "+" read "plus" ("+1 (415) 555-0123" → "plus one; four one five;
+  five five five; zero one two three"); forms: "+"-international, "(415) 555-0123",
+  "415-555-0123", "415.555.0123" and local "555-0123" (hyphen only: "555.0123" is a decimal). An
+  extension ("ext. 12", "x12", "extension 12") is read digit by digit, as are all identifiers.
 - dates: month/day and month/day/year are American ("3/14" → "March fourteenth"; "1/2" is
   January second, not a half — dates are far more common on calls); ISO "2026-03-14"; "March 14,
   2026". A two-digit year is 20xx below 70, else 19xx. Impossible dates stay as written.
@@ -45,12 +46,20 @@ Readings, in the order they are tried, with the choices made where writing is am
 - identifiers, digit by digit: a number of 3+ digits after number/account/order/reference/
   confirmation/code/PIN/ID/zip/ticket/case/invoice/tracking/policy/member (with "is", ":", "#"
   between), after "#", with a leading zero ("007"), 7+ digits in a row, and card-style groups
-  ("4111 1111 1111 1111"). A house number ("123 Main St.") is a quantity.
-- codes: an all-caps token with a digit is spelled character by character, hyphen groups
-  separated by a pause ("ABX-42Q9" → "A B X, four two Q nine", "4B" → "four B"). An all-caps
-  word without digits stays a word ("PLEASE") unless it has no vowel and at most five letters
-  ("SMS", "HTML" → "S M S", "H T M L") or is a well-known initialism ("FBI", "US", "CEO", "OK");
-  in shouted text (a neighbouring word is also all caps: "CALL US NOW") those stay words too.
+  ("4111 1111 1111 1111", a long pause between groups). A house number ("123 Main St.") is a quantity.
+
+Pauses: a comma asks for a short pause, but the engines' phrasing skips some (Festival's and
+flite's ran "B, X" together, heard as "bx"), and an ASR (Whisper tiny.en in bench/speak.py) then
+merged or repeated digits ("four, one five, five five five" heard with an extra "five", "four" as
+"for"). Groups of a number said digit by digit and the characters of a code are therefore
+separated by semicolons, which end a phrase on every engine (the synthesiser makes each its own
+piece), measured in docs/benchmarks.md.
+- codes: an all-caps token with a digit is spelled character by character, with a long pause
+  (semicolon) after each character when it has more than three ("ABX-42Q9" → "A; B; X; four; two;
+  Q; nine", "4B" → "four B"). An all-caps word without digits stays a word ("PLEASE") unless it
+  has no vowel and at most five letters ("SMS", "HTML" → "S M S", "H T M L") or is a well-known
+  initialism ("FBI", "US", "CEO", "OK"); in shouted text (a neighbouring word is also all caps:
+  "CALL US NOW") those stay words too.
 - remaining numbers: cardinals and decimals, with thousands separators and a minus sign
   ("1,234.5" → "one thousand two hundred thirty-four point five"), ranges ("5-10" → "five to
   ten"), dotted groups such as versions or IP addresses ("192.168.0.1", each group a number,
@@ -148,6 +157,9 @@ def _say_address(m: re.Match[str]) -> str:
             words.append(digits(piece))
         elif piece.isalpha():
             words.append(" ".join(piece) if piece.lower() == "www" else piece)
+        elif piece == "@" and words:  # a pause before the domain, as an address is dictated
+            words[-1] += ","
+            words.append("at")
         elif piece in _SYMBOL_NAMES:
             words.append(_SYMBOL_NAMES[piece])
     return " ".join(words)
@@ -167,10 +179,15 @@ _PHONE = re.compile(
 _EXTENSION = re.compile(r"\b(?:ext\.?|extension)\s?#?\s?(\d{1,6})\b", re.IGNORECASE)
 
 
+#: Between the groups of a number said digit by digit, and the characters of a spelled code: a
+#: long pause, a phrase end on every engine (see the module docstring).
+GROUP_PAUSE = "; "
+
+
 def say_telephone(number: str) -> str:
-    """Each group of a phone number character by character, a pause between groups, "+" as "plus"
-    ("+1 (415) 555-0123" → "plus one, four one five, five five five, zero one two three")."""
-    said = ", ".join(spell(group) for group in re.findall(r"[A-Za-z0-9]+", number))
+    """Each group of a phone number character by character, a long pause between groups, "+" as
+    "plus" ("+1 (415) 555-0123" → "plus one; four one five; five five five; zero one two three")."""
+    said = GROUP_PAUSE.join(spell(group) for group in re.findall(r"[A-Za-z0-9]+", number))
     return f"plus {said}" if number.lstrip().startswith("+") else said
 
 
@@ -476,7 +493,7 @@ def _say_identifier(m: re.Match[str]) -> str:
 
 
 def _say_lone_identifier(m: re.Match[str]) -> str:
-    return ", ".join(digits(group) for group in re.split(r"[ -]", m.group(0)))
+    return GROUP_PAUSE.join(digits(group) for group in re.split(r"[ -]", m.group(0)))
 
 
 # --- codes and all-caps words ----------------------------------------------------------------
@@ -493,11 +510,12 @@ _INTERJECTIONS = frozenset({"HMM", "SHH", "PSST", "BRR", "GRR", "TSK"})
 
 
 def _say_code(m: re.Match[str]) -> str:
-    """A code character by character, with a pause after each when it is longer than a unit number
-    ("A, B, X, four, two" but "four B"): run together, listeners (and an ASR, measured in
-    bench/speak.py) merged letters and heard "four two" as "for to"."""
+    """A code character by character, with a long pause after each when it is longer than a unit
+    number ("A; B; X; four; two" but "four B"): run together, or with commas that the engines'
+    phrasing skipped, listeners (and an ASR, measured in bench/speak.py) merged letters ("bx") and
+    heard "four two" as "for to"."""
     chars = [c for c in m.group(0) if c.isalnum()]
-    return spell("".join(chars)) if len(chars) <= 3 else ", ".join(spell(c) for c in chars)
+    return spell("".join(chars)) if len(chars) <= 3 else GROUP_PAUSE.join(spell(c) for c in chars)
 
 
 def _unpronounceable(word: str) -> bool:

