@@ -25,6 +25,9 @@ Decoding choices, each measured (docs/benchmarks.md):
   silence or mains hum (no_speech_prob 0.92-0.94, but avg_logprob above faster-whisper's -1.0
   cut), "Beep beep beep…" over a tone and a looping sentence over -40 dBFS white noise; with it
   all of these give no text and so no charge, and speech peaking at -50 dBFS is still heard;
+- telephone-band audio (nothing above 4 kHz: G.711, 8 kHz files) gets a VAD threshold of 0.35
+  instead of 0.5 (narrowband.py): Silero drops weak onsets and short words of band-limited speech
+  at 0.5; wideband audio is decoded as before;
 - numbers in spoken form: tokens holding digits or currency/percent signs are suppressed, so
   Whisper writes "five five five one two" like every other engine here, and the ``numerals``
   flag turns that into digits the same way for every engine;
@@ -52,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from pyai.engines.packages import package_version
+from pyai.engines.stt import narrowband
 from pyai.engines.stt.base import RATE, Segment, Transcript, Word, group_segments
 from pyai.engines.stt.whisper_models import WhisperModelSpec, whisper_languages
 from pyai.engines.stt.window_packing import WindowPacker, packable
@@ -172,14 +176,19 @@ class WhisperSTT:
     def _decode(
         self, samples: np.ndarray, lang: str | None, prompt: str | None, prefix: str | None = None
     ) -> tuple[list[list[Word]], str]:
-        """One Whisper decode: each segment's words, and the language."""
+        """One Whisper decode: each segment's words, and the language. Telephone-band audio gets a
+        lower VAD threshold (narrowband.py)."""
         model = self.model()
+        vad_parameters = None
+        if narrowband.is_narrowband(samples):
+            vad_parameters = {"threshold": narrowband.VAD_THRESHOLD}
         segments, info = model.transcribe(
             np.ascontiguousarray(samples, dtype=np.float32),
             language=lang,
             beam_size=self.beam_size,
             word_timestamps=True,
             vad_filter=self.vad,
+            vad_parameters=vad_parameters,
             suppress_tokens=self._suppress,
             temperature=0.0,
             condition_on_previous_text=False,
