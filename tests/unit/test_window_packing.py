@@ -96,3 +96,33 @@ def test_whisper_hears_each_packed_utterance_as_alone() -> None:
     assert packed_errors <= sum(score(u, t.text).errors for u, t in zip(utts, alone, strict=True)) + 1, heard
     for u, (segments, _) in zip(utts, results, strict=True):
         assert segments and all(0 <= w.start <= w.end <= u.seconds for seg in segments for w in seg)
+
+
+def test_an_utterance_taken_into_another_callers_window_waits_for_it() -> None:
+    """A decoder frees up while this utterance's window (led by another caller) still runs: the
+    caller waits for that window instead of leading a decode of an empty queue."""
+
+    class Slow(Recorder):
+        def __call__(self, samples: np.ndarray, language: str | None, prompt: str | None) -> tuple[list, str]:
+            threading.Event().wait(0.5)
+            return super().__call__(samples, language, prompt)
+
+    engine = Slow()
+    packer = WindowPacker(engine, decoders=2)
+    clip = np.zeros(RATE, dtype=np.float32)
+    results: list = []
+    first, second = packer.busy(), packer.busy()
+    first.__enter__()
+    second.__enter__()
+    threads = [threading.Thread(target=lambda: results.append(packer.decode(clip, "en", None))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    while len(packer._queue) < 2:  # noqa: SLF001 - until both wait
+        threading.Event().wait(0.01)
+    first.__exit__(None, None, None)  # one caller leads a window holding both utterances
+    while packer._queue:  # noqa: SLF001
+        threading.Event().wait(0.01)
+    second.__exit__(None, None, None)  # a decoder is free while that window still runs
+    for t in threads:
+        t.join(30)
+    assert len(results) == 2 and len(engine.calls) == 1

@@ -83,7 +83,9 @@ class WindowPacker:
             self._queue.append(me)
         while True:
             with self._cv:
-                while not me.done and self._busy >= self._decoders:
+                # lead a decode only while this utterance still waits in the queue: once another
+                # caller's window has taken it, wait for that window to finish
+                while not me.done and (self._busy >= self._decoders or me not in self._queue):
                     self._cv.wait()
                 if me.done:
                     break
