@@ -51,14 +51,11 @@ def drive(
     forced_stops: bool = False,
     partial: str = " ".join(WORDS[:2]),
     late: bool = False,
-    probability: float = 1.0,
-    asks: bool = False,
 ) -> Run:
     """Stream 0.5 s of silence, the sentence (with a pause after each phrase) and 2 s of silence in
     100 ms chunks, doing each piece of work at once; look-aheads are answered, or skipped (None):
     all of them, or the one at the end of the speech; ``late``: a look-ahead asked at a pause is
-    answered only after the turn model's verdict on it (as on a busy machine); ``probability``: the
-    turn model's verdict at every pause; ``asks``: a look-ahead of all the words ends in "?"."""
+    answered only after the turn model's verdict on it (as on a busy machine)."""
     session = StreamSession(StreamOptions(lookahead=True))
     run = Run()
     audio = np.concatenate([np.zeros(RATE // 2, np.float32), SPEECH, np.zeros(2 * RATE, np.float32)])
@@ -77,7 +74,7 @@ def drive(
             elif isinstance(work, Finish):
                 result = session.on_quick(work.uid, Transcript("please fall", [Word("please", 0.5, 0.8)]))
             elif isinstance(work, JudgeTurn):
-                result = session.on_turn(work.uid, work.pause, probability)
+                result = session.on_turn(work.uid, work.pause, 1.0)
                 queue.extend(held)
                 held.clear()
             elif isinstance(work, LookAhead) and late and work.at_pause and id(work) not in deferred:
@@ -88,10 +85,7 @@ def drive(
                 run.look_aheads.append(work)
                 at_the_end = session.samples_seen // 320 >= end_of_speech - 10
                 answered = answer_look_ahead and not (skip_the_last and at_the_end)
-                transcript = heard(work.samples, work.prefix) if answered else None
-                if asks and transcript is not None and transcript.text == SENTENCE:
-                    transcript = Transcript(SENTENCE + "?", transcript.words)
-                result = session.on_lookahead(work, transcript)
+                result = session.on_lookahead(work, heard(work.samples, work.prefix) if answered else None)
             else:
                 run.decodes.append(work)
                 forced = forced_stops and work.prefix
@@ -160,16 +154,3 @@ def test_a_lagging_partial_that_kept_a_finished_turn_open_gives_way_to_the_look_
     assert kept_open >= 1400  # the fallback: 1.5 s of silence after the speech
     assert settled <= 800, settled  # the model's own verdict: 0.45 s (plus the VAD's hangover)
     assert settled_late <= 800, settled_late  # ... also when the look-ahead lands after the verdict
-
-
-def test_a_look_ahead_punctuated_as_a_question_ends_a_turn_the_model_called_unfinished() -> None:
-    """The turn model hears the whole sentence as unfinished (p = 0.1), which alone waits for the
-    1.5 s fallback; Whisper's look-ahead of all of it ends in "?", which settles the pause."""
-    end_ms = (RATE // 2 + len(SPEECH)) * 1000 // RATE
-
-    def speech_final_after(**kw: object) -> int:
-        return of(drive(probability=0.1, **kw), "speech_final")[0]["t_ms"] - end_ms
-
-    assert speech_final_after() >= 1400  # a statement: the fallback
-    assert speech_final_after(asks=True) <= 800
-    assert speech_final_after(asks=True, late=True) <= 800

@@ -141,7 +141,7 @@ class _Utterance:
     quick_sent: bool = False
     final: Transcript | None = None
     final_failed: bool = False  # the full-context engine failed: the quick transcript stands in
-    #: A pause judged unfinished (by the model, or by words so far that went on: "... return an"):
+    #: A pause the turn model called finished but whose words so far went on ("... return an"):
     #: the pause and the model's probability, so a fresher transcript can settle it.
     overruled: tuple[VadEvent, float] | None = None
 
@@ -331,7 +331,7 @@ class StreamSession:
         heard_all = ahead is not None and ahead[0] >= utt.voiced_frames
         words = utt.hypothesis if heard_all else utt.last_words  # the freshest words of all the speech
         complete = self.vad.policy.is_complete(probability, " ".join(words))
-        utt.overruled = None if complete else (pause, probability)
+        utt.overruled = (pause, probability) if not complete and probability >= self.vad.policy.threshold else None
         return self._resolve(pause, complete)
 
     def _resolve(self, pause: VadEvent, complete: bool) -> Output:
@@ -340,9 +340,9 @@ class StreamSession:
         return Output()
 
     def _reconsider(self, utt: _Utterance, words: list[str]) -> Output:
-        """A fresher transcript during a pause judged unfinished: the incremental recogniser lags
-        the audio ("... return an" for "... return an item"), and only a full-context look-ahead
-        punctuates a question; if these words settle it, the turn is finished after all."""
+        """A fresher transcript during a pause whose finished-sounding speech was kept open only
+        by the words then known (the incremental recogniser lags the audio: "... return an" for
+        "... return an item"): if these words no longer go on, the turn is finished after all."""
         if utt.overruled is None or utt is not self.utterance or self.vad.policy is None:
             return Output()
         pause, probability = utt.overruled

@@ -17,12 +17,11 @@ The model hears prosody and words, but read-out digit strings sound finished aft
 (a human "two nine three" of "two nine three four zero" scores 0.99), so a transcript that ends in
 a digit or in a word that cannot end a sentence keeps the turn open whatever the model says.
 
-The model also hears synthetic and flat readings of whole questions as unfinished ("Are you open
-on Sunday?" read by flite: p = 0.13), and each such turn waited the full fallback. Whisper's
-transcript of the pause punctuates a question it heard as whole with "?", so at ``normal`` and
-``high`` eagerness a transcript of all the speech that ends in a question mark (and not in a word
-that goes on) ends the turn as if the model had called it finished. ``low`` keeps the model's
-word. Incremental transcripts carry no punctuation, so only a full-context look-ahead can do this.
+Tried and rejected (2026-11-26): letting a Whisper transcript that ends in "?" end a turn the model
+calls unfinished (flite's flat "Are you open on Sunday?" scores 0.13 and waits the fallback).
+Whisper punctuates a question cut off mid-sentence as a whole one just as readily: of 86
+mid-sentence cuts of 12 flite questions, 50 came back ending in "?" ("Do you have any?", "Can I pay
+my bill with a credit?"), and those are exactly the pauses the model calls unfinished.
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ class TurnPolicy:
     threshold: float  # turn-model probability at or above which the turn sounds finished
     complete_ms: int  # silence that ends a turn judged finished
     incomplete_ms: int  # silence that ends a turn judged unfinished, or never judged (the fallback)
-    questions_end_turns: bool = True  # a transcript ending in "?" is finished whatever the model says
 
     @classmethod
     def for_eagerness(cls, eagerness: str) -> TurnPolicy:
@@ -50,16 +48,12 @@ class TurnPolicy:
 
     def is_complete(self, probability: float, transcript: str | None = None) -> bool:
         """The verdict for one pause: the model's probability, overruled by a transcript that
-        clearly goes on (see :func:`transcript_continues`) or, where the preset allows, by one
-        punctuated as a whole question."""
-        text = transcript or ""
-        if transcript_continues(text):
-            return False
-        return probability >= self.threshold or (self.questions_end_turns and text.rstrip().endswith("?"))
+        clearly goes on (see :func:`transcript_continues`)."""
+        return probability >= self.threshold and not transcript_continues(transcript or "")
 
 
 _PRESETS = {
-    "low": TurnPolicy(pause_ms=300, threshold=0.9, complete_ms=600, incomplete_ms=3000, questions_end_turns=False),
+    "low": TurnPolicy(pause_ms=300, threshold=0.9, complete_ms=600, incomplete_ms=3000),
     "normal": TurnPolicy(pause_ms=200, threshold=0.7, complete_ms=450, incomplete_ms=1500),
     "high": TurnPolicy(pause_ms=200, threshold=0.5, complete_ms=250, incomplete_ms=1200),
 }
