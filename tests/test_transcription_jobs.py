@@ -199,6 +199,22 @@ def test_mono_diarization_separates_two_voices(sqlite_server: Server) -> None:
     assert segs[0]["speaker"] == segs[-1]["speaker"] != segs[1]["speaker"]
 
 
+def test_webhook_secret_is_readable_by_every_scope_that_sets_up_a_webhook(server: Server) -> None:
+    """Jobs, recaps and call extractions are signed with the same secret, so a key that can set up
+    any of them can read it; a key that can set up none cannot."""
+    mine = client_for(server).get("/v1/webhooks/secret").json()
+    for scope in ("recap:configure", "omni:session"):
+        key = server.create_key(org=mine["org_id"], scopes=scope)["api_key"]
+        got = httpx.get(f"{server.url}/v1/webhooks/secret", headers={"Authorization": f"Bearer {key}"})
+        assert got.status_code == 200 and got.json()["secret"] == mine["secret"], (scope, got.text)
+    key = server.create_key(scopes="hear:transcribe")["api_key"]
+    refused = httpx.get(f"{server.url}/v1/webhooks/secret", headers={"Authorization": f"Bearer {key}"})
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert "'transcribe:jobs' or 'recap:configure' or 'omni:session'" in error["message"], error
+    assert error["param"] == "transcribe:jobs"
+
+
 def test_signed_webhook_with_retry(server: Server, origin: str) -> None:
     c = client_for(server)
     secret = c.get("/v1/webhooks/secret").json()["secret"]

@@ -28,17 +28,21 @@ from pyai.gateway.scopes import KNOWN_SCOPES
 @dataclass(frozen=True, slots=True)
 class Access:
     """A key is required; ``scope`` (``None``: any active key) and, if ``billable``, the billing gate;
-    ``session_token``: an Omni session token may be used instead of a key."""
+    ``also``: other scopes any one of which admits too; ``session_token``: an Omni session token
+    may be used instead of a key."""
 
     scope: str | None = None
     billable: bool = False
     allow_suspended: bool = False
     scope_by_model: Mapping[str, str] = field(default_factory=dict)
     session_token: bool = False
+    also: tuple[str, ...] = ()
 
-    def scope_for(self, model: str | None) -> str | None:
-        """The scope a call needs; a few surfaces pick it by the ``model`` query parameter."""
-        return self.scope_by_model.get(model or "", self.scope)
+    def scopes_for(self, model: str | None) -> tuple[str, ...]:
+        """The scopes that admit a call (any one will do; none: any active key); a few surfaces
+        pick the scope by the ``model`` query parameter."""
+        scope = self.scope_by_model.get(model or "", self.scope)
+        return () if scope is None else (scope, *self.also)
 
 
 NO_KEY = None
@@ -62,7 +66,8 @@ ACCESS: dict[tuple[str, str], Access | None] = {
     ("GET", "/v1/transcription/jobs"): Access("transcribe:jobs"),
     ("GET", "/v1/transcription/jobs/{id}"): Access("transcribe:jobs"),
     ("DELETE", "/v1/transcription/jobs/{id}"): Access("transcribe:jobs"),
-    ("GET", "/v1/webhooks/secret"): Access("transcribe:jobs"),  # extension: job webhooks
+    # Extension: the secret that signs every webhook (jobs, recaps, call extractions)
+    ("GET", "/v1/webhooks/secret"): Access("transcribe:jobs", also=("recap:configure", "omni:session")),
     # Speak
     ("POST", "/v1/audio/speech"): Access("voice:synthesize", billable=True),
     ("GET", "/v1/voices"): ANY_KEY,
@@ -157,7 +162,7 @@ def audit(served: Iterable[tuple[str, str]], contract: Iterable[tuple[str, str]]
         f"unknown scope {scope!r} for {op}"
         for op, access in sorted(ACCESS.items())
         if access
-        for scope in (access.scope, *access.scope_by_model.values())
+        for scope in (access.scope, *access.scope_by_model.values(), *access.also)
         if scope is not None and scope not in KNOWN_SCOPES
     ]
     if problems:

@@ -189,21 +189,22 @@ class Gateway:
         self,
         p: Principal,
         conn: HTTPConnection,
-        scope: str | None,
+        scope: str | tuple[str, ...] | None,
         *,
         allow_suspended: bool = False,
         session_token: bool = False,
     ) -> None:
         """Org status, origin allow-list and scope: 403s in the contract's wording. A session token
         is refused unless ``session_token`` (the operation takes one), and its upgrade must come
-        from one of its origins."""
+        from one of its origins. Any one of several ``scope`` values admits."""
+        required = (scope,) if isinstance(scope, str) else scope or ()
         if p.is_session_token and not session_token:
             raise ApiError(
                 403,
                 "forbidden",
                 "insufficient_scope: a session token only opens an Omni realtime session "
                 "(the WebSocket at /v1/omni); use an API key for this operation.",
-                param=scope,
+                param=required[0] if required else None,
             )
         if p.org_status != "active" and not allow_suspended:
             raise ApiError(403, "forbidden", f"org_suspended: organization {p.org_id} is suspended.")
@@ -214,13 +215,16 @@ class Gateway:
         allowed = self.allowed_origins(p.key_id)
         if origin and allowed and origin not in allowed:
             raise ApiError(403, "origin_not_allowed", f"Origin '{origin}' is not allow-listed for this key.")
-        if scope and not scopes.grants(p.scopes, scope):
-            raise ApiError(403, "forbidden", f"insufficient_scope: this key lacks the '{scope}' scope.", param=scope)
+        if required and not any(scopes.grants(p.scopes, s) for s in required):
+            named = " or ".join(f"'{s}'" for s in required)
+            raise ApiError(
+                403, "forbidden", f"insufficient_scope: this key lacks the {named} scope.", param=required[0]
+            )
 
     async def admit(
         self,
         conn: HTTPConnection,
-        scope: str | None,
+        scope: str | tuple[str, ...] | None,
         *,
         billable: bool = False,
         allow_suspended: bool = False,
@@ -263,7 +267,7 @@ async def guard(conn: HTTPConnection) -> None:
         return
     conn.state.principal = await gateway_of(conn).admit(
         conn,
-        access.scope_for(conn.query_params.get("model")),
+        access.scopes_for(conn.query_params.get("model")),
         billable=access.billable,
         allow_suspended=access.allow_suspended,
         session_token=access.session_token,
