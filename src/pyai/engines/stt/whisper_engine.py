@@ -13,9 +13,7 @@ loop. It runs two decodes at once (``WORKERS``), each on all cores: measured on 
 lowest single-call latency (0.42 s median; one worker 0.49 s, one thread each 0.52 s) — one
 decode's Python work (features, VAD, word alignment) overlaps the other's CTranslate2 work. The
 model loads on the first decode (~1 s), not at start, so processes that never hear anything
-(most test servers, a Speak-only deployment) do not pay for it. Decodes (and the model's own
-compute threads) run at background priority (engines/cpu_priority.py): a final may wait a
-little, a caller's partials, turn ends and agent speech may not.
+(most test servers, a Speak-only deployment) do not pay for it.
 
 Decoding choices, each measured (docs/benchmarks.md):
 
@@ -56,7 +54,6 @@ from typing import Any
 
 import numpy as np
 
-from pyai.engines.cpu_priority import background_executor
 from pyai.engines.packages import package_version
 from pyai.engines.stt import narrowband
 from pyai.engines.stt.base import RATE, Segment, Transcript, Word, group_segments
@@ -145,9 +142,7 @@ class WhisperSTT:
         self._model: Any = None
         self._suppress: list[int] = []
         self._lock = threading.Lock()
-        # Room for every decoder plus the callers preparing their next decode's features and VAD.
-        self._background = background_executor(2 * workers, "whisper")
-        self._packer = WindowPacker(self._decode_in_background, workers)  # short utterances share a window under load
+        self._packer = WindowPacker(self._decode, workers)  # short utterances share a window under load
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -174,15 +169,8 @@ class WhisperSTT:
             segments, decoded = self._packer.decode(samples, lang, prompt)
         else:
             with self._packer.busy():
-                segments, decoded = self._decode_in_background(samples, lang, prompt, prefix)
+                segments, decoded = self._decode(samples, lang, prompt, prefix)
         return _transcript(segments, len(samples) / RATE, decoded)
-
-    def _decode_in_background(
-        self, samples: np.ndarray, lang: str | None, prompt: str | None, prefix: str | None = None
-    ) -> tuple[list[list[Word]], str]:
-        """:meth:`_decode` on a background-priority thread (the model loads there too, so its
-        compute threads inherit that priority); the calling thread waits."""
-        return self._background.submit(self._decode, samples, lang, prompt, prefix).result()
 
     @timed_decode("whisper")
     def _decode(
