@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from dataclasses import dataclass
 
 from pyai.audio.decode import AudioDecodeError, DecodedAudio, decode_audio
 from pyai.engines.stt.base import Transcript
 from pyai.gateway.errors import bad_request
-from pyai.hear.engine import stt_engine
+from pyai.hear.engine import in_stt_thread, stt_engine
 from pyai.ops.tracing import span
 from pyai.text.numerals import to_numerals
 
@@ -52,7 +51,7 @@ async def transcribe_audio(
     """Recognise decoded 16 kHz mono audio (decoding is separate so the call can be billed in between)."""
     stt = stt_engine(services)
     with span("stt", **{"pyai.stt.decode": "batch", "pyai.audio.seconds": round(audio.duration, 3)}):
-        transcript = await asyncio.to_thread(stt.transcribe, audio.samples, language=language, prompt=prompt)
+        transcript = await in_stt_thread(services, stt.transcribe, audio.samples, language=language, prompt=prompt)
     if numerals:
         transcript = with_numerals(transcript)
     return BatchResult(transcript, audio.duration)

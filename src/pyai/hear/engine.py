@@ -4,6 +4,12 @@ incremental pocketsphinx workers that give streams their eager partials."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
 from pyai.engines.stt.base import SpeechToText
 from pyai.engines.stt.model_dir import model_config
 from pyai.engines.stt.pocketsphinx_partials import PartialWorkers
@@ -15,6 +21,21 @@ from pyai.hear.decode_gate import DecodeGate
 
 def stt_engine(services) -> SpeechToText:  # noqa: ANN001 - pyai.services.Services (import cycle)
     return services.singleton("stt", lambda: get_stt(services.settings))
+
+
+#: Threads that wait on the full-context engine: every caller waiting for a decode holds one.
+STT_WAITERS = 64
+T = TypeVar("T")
+
+
+async def in_stt_thread(services, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN001
+    """Run a call into the full-context engine (a transcribe) off the event loop, on threads of
+    its own. A decode can wait seconds for the engine under load, and each waiting caller holds
+    its thread: on asyncio's default executor (six threads on 2 cores) eight streams' finals
+    filled it, and the turn model and speech synthesis, which need a thread for milliseconds,
+    queued behind them."""
+    waiters = services.singleton("stt_waiters", lambda: ThreadPoolExecutor(STT_WAITERS, thread_name_prefix="stt"))
+    return await asyncio.get_running_loop().run_in_executor(waiters, functools.partial(fn, *args, **kwargs))
 
 
 def decode_gate(services) -> DecodeGate:  # noqa: ANN001

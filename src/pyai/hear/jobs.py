@@ -22,7 +22,7 @@ from pyai.gateway.errors import ApiError, bad_request
 from pyai.gateway.principal import Principal
 from pyai.hear.batch import STT_RATE, with_numerals
 from pyai.hear.diarize import speaker_labels
-from pyai.hear.engine import stt_engine
+from pyai.hear.engine import in_stt_thread, stt_engine
 from pyai.hear.keyterms import MAX_KEYTERMS, Keyterm, keyterm_prompt
 from pyai.hear.subtitles import to_srt, to_vtt
 from pyai.jobs.webhooks import enqueue_webhook
@@ -218,7 +218,7 @@ async def process(ctx: JobContext) -> dict:
         raise PermanentJobError(f"{e.code}: {e.message}") from None
     ctx.on_abort.append(lambda: services.billing.release(hold))
     pcm = audio.samples if audio.samples.ndim == 2 else audio.samples.reshape(1, -1)
-    segments, words, speakers = await asyncio.to_thread(_transcribe, stt_engine(services), pcm, options)
+    segments, words, speakers = await in_stt_thread(services, _transcribe, stt_engine(services), pcm, options)
     if not await ctx.still_mine():
         raise PermanentJobError("cancelled")
     text = " ".join(s["text"] for s in segments)

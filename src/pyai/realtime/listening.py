@@ -23,7 +23,7 @@ import numpy as np
 from pyai.engines.stt.base import EngineUnavailable, Transcript
 from pyai.engines.stt.pocketsphinx_partials import PartialSession
 from pyai.engines.turn.smart_turn import turn_probability
-from pyai.hear.engine import decode_gate, partial_workers, stt_engine
+from pyai.hear.engine import decode_gate, in_stt_thread, partial_workers, stt_engine
 from pyai.hear.keyterms import keyterm_prompt
 from pyai.hear.streaming import Decode, Finish, JudgeTurn, LookAhead, Output, Recognize, StreamSession, Work
 from pyai.ops.tracing import span
@@ -95,7 +95,8 @@ class Listening:
         say (language, key terms): the final of a stream, or a push-to-talk turn."""
         options = self.session.options
         kwargs = {"prefix": prefix} if prefix else {}
-        return await asyncio.to_thread(
+        return await in_stt_thread(
+            self.services,
             self.stt.transcribe,
             samples,
             language=options.language,

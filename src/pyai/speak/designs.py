@@ -17,7 +17,7 @@ from pyai.engines.tts.base import VoiceSpec
 from pyai.engines.tts.sentences import UNSPEAKABLE, speakable
 from pyai.engines.voice.design import design_candidates, parse_prompt
 from pyai.gateway.errors import ApiError
-from pyai.hear.engine import stt_engine
+from pyai.hear.engine import in_stt_thread, stt_engine
 from pyai.jobs.worker import JobContext, PermanentJobError, handler
 from pyai.speak.assets import render_preview
 from pyai.store.ids import new_id
@@ -102,7 +102,7 @@ async def _score(services, spec: VoiceSpec, text: str) -> tuple[bytes, float, fl
         )
     except AudioDecodeError as e:  # e.g. no audio at all: the same text fails the same way every time
         raise PermanentJobError(f"the preview of the sample text has no usable audio ({e.message})") from None
-    heard = await asyncio.to_thread(stt_engine(services).transcribe, audio.samples)
+    heard = await in_stt_thread(services, stt_engine(services).transcribe, audio.samples)
     return mp3, max(0.0, 1.0 - wer(text, heard.text)), audio.duration
 
 
