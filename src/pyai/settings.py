@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     rate_limit_rps: int = 50
     rate_limit_burst: int = 100
     realtime_concurrency: int = 10
+    # Live sessions (Hear streams, Omni/realtime calls, phone calls) this replica takes at once, 0: no
+    # cap. Past what its CPU decodes in real time every caller lags (docs/benchmarks.md measures it);
+    # a capped replica refuses the next with 1013 server_busy (486 on SIP) so it goes elsewhere.
+    replica_sessions: int = Field(default=0, ge=0)
     # /v1/realtime sessions end after this long with session_expired, as OpenAI's do (60 min)
     realtime_max_session_seconds: float = Field(default=3600.0, gt=0)
     lease_ttl_seconds: float = 30.0

@@ -31,7 +31,7 @@ from types import FrameType
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from pyai.ops.metrics import DRAINING, REALTIME_REFUSED_DRAINING, REALTIME_SESSIONS
+from pyai.ops.metrics import DRAINING, REALTIME_REFUSED_BUSY, REALTIME_REFUSED_DRAINING, REALTIME_SESSIONS
 
 log = logging.getLogger("pyai.drain")
 
@@ -68,6 +68,11 @@ def open_sessions() -> int:
 def refused() -> None:
     """Count a session refused because of the drain."""
     REALTIME_REFUSED_DRAINING.inc()
+
+
+def refused_busy() -> None:
+    """Count a session refused because this process holds ``PYAI_REPLICA_SESSIONS`` already."""
+    REALTIME_REFUSED_BUSY.inc()
 
 
 @contextlib.contextmanager

@@ -49,6 +49,9 @@ REALTIME_SESSIONS = Gauge(
 REALTIME_REFUSED_DRAINING = Counter(
     "pyai_realtime_sessions_refused_draining", "Realtime sessions refused because this process is draining"
 )
+REALTIME_REFUSED_BUSY = Counter(
+    "pyai_realtime_sessions_refused_busy", "Realtime sessions refused because this process is at PYAI_REPLICA_SESSIONS"
+)
 DRAINING = Gauge("pyai_draining", "1 while this process drains before exiting (SIGTERM), else 0")
 STT_DECODE = Histogram(
     "pyai_stt_decode_seconds",

@@ -5,8 +5,9 @@ The app-wide guard (``pyai.gateway.auth.guard``) authenticates every upgrade as 
 by the error handlers. Failures are reported in-band so browsers (which cannot read an HTTP
 status of a failed upgrade) see them: the socket is accepted, an ``error`` frame ``{code,
 message}`` is sent, and it is closed with ``1008`` (auth, scope, billing, bad parameters),
-``4429`` (rate or concurrency limit), ``1013`` (the limit store is unreachable, or the server is
-draining before a shutdown: try again later)
+``4429`` (rate or concurrency limit), ``1013`` (the limit store is unreachable, the server is
+draining before a shutdown, or it holds as many live sessions as ``PYAI_REPLICA_SESSIONS`` allows:
+try again later)
 or ``4501`` (a contract surface this server has not built), the close reason carrying the stable
 code. See docs/websockets.md.
 """
@@ -90,11 +91,16 @@ async def session_lease(
 
     The lease counts against the key's cap of concurrent sessions; a session token (whose
     principal is its parent key) also takes the token's own lease, capped at one session. A
-    draining server (pyai/ops/drain.py) refuses every new session with ``server_draining`` (1013).
+    draining server (pyai/ops/drain.py) refuses every new session with ``server_draining`` (1013),
+    and one at its ``replica_sessions`` cap with ``server_busy`` (1013).
     """
     if drain.is_draining():
         drain.refused()
         raise LeaseRefused("server_draining", drain.DRAINING_MESSAGE, CLOSE_TRY_AGAIN_LATER)
+    if (limit := gateway.settings.replica_sessions) and drain.open_sessions() >= limit:
+        drain.refused_busy()
+        message = f"This server is serving its limit of {limit} live sessions; retry shortly or on another replica."
+        raise LeaseRefused("server_busy", message, CLOSE_TRY_AGAIN_LATER)
     cap = gateway.settings.realtime_concurrency
     caps = []  # (bucket, cap, why a session over it is refused)
     if principal.token_id is not None:
