@@ -7,8 +7,8 @@ decoded here. Streaming partials and ``speech_final`` stay on pocketsphinx's inc
 no 100 ms partial tick can afford.
 
 One model per process, shared by every request thread: CTranslate2 releases the GIL while it
-runs, and callers always decode in a worker thread (``asyncio.to_thread``), never on the event
-loop. It runs two decodes at once (``WORKERS``), each on all cores: measured on 2 idle cores with
+runs, and callers always decode in a worker thread (``hear.engine.in_stt_thread``), never on the
+event loop. It runs two decodes at once (``WORKERS``), each on all cores: measured on 2 idle cores with
 1-7 s utterances, that gives 3.0 decodes/s at 2-4 callers against 2.2 with one worker, and the
 lowest single-call latency (0.42 s median; one worker 0.49 s, one thread each 0.52 s) — one
 decode's Python work (features, VAD, word alignment) overlaps the other's CTranslate2 work. The
