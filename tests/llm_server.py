@@ -142,6 +142,11 @@ class ScriptedLLM:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="scripted-llm", daemon=True)
 
+    @property
+    def server_env(self) -> dict[str, str]:
+        """The settings that make a PyAI server's brain this model (its first)."""
+        return {"PYAI_LLM_BASE_URL": self.url, "PYAI_LLM_MODEL": self.models[0], "PYAI_LLM_API_KEY": "sk-test"}
+
     # ---- what the test does ------------------------------------------------------------------
     def stream(self, *items: dict | Hold | Drop | ErrorEvent | list, finish_reason: str = "stop") -> None:
         """Queue one streamed reply (lists among ``items`` are flattened)."""

@@ -28,8 +28,7 @@ def llm() -> Iterator[ScriptedLLM]:
 
 @pytest.fixture(scope="module")
 def llm_server(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Server]:
-    env = {"PYAI_LLM_BASE_URL": llm.url, "PYAI_LLM_MODEL": "scripted-model", "PYAI_LLM_API_KEY": "sk-test"}
-    srv, _ = start_server(tmp_path_factory.mktemp("srv-llm"), "sqlite", env)
+    srv, _ = start_server(tmp_path_factory.mktemp("srv-llm"), "sqlite", llm.server_env)
     yield srv
     srv.stop()
 

@@ -44,8 +44,7 @@ def twilio() -> Iterator[TwilioDouble]:
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Server]:
-    env = {"PYAI_LLM_BASE_URL": llm.url, "PYAI_LLM_MODEL": "scripted-model", "PYAI_LLM_API_KEY": "sk-test"}
-    server, _ = start_server(tmp_path_factory.mktemp("srv-phone-llm"), "sqlite", env)
+    server, _ = start_server(tmp_path_factory.mktemp("srv-phone-llm"), "sqlite", llm.server_env)
     yield server
     server.stop()
 
