@@ -23,6 +23,7 @@ from pyai.audio.g711 import alaw_encode, g711_decode, ulaw_encode
 from pyai.audio.pcm import float_to_pcm16
 from pyai.telephony.audiosocket import CallEvent, Dtmf, Hangup
 from pyai.telephony.sip.sdp import Offer
+from pyai.telephony.sip.udp import UdpEndpoint
 
 HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence, timestamp, SSRC
 SAMPLES_PER_PACKET = 160  # 20 ms at 8 kHz
@@ -54,14 +55,14 @@ def unpack(packet: bytes) -> tuple[int, int, bytes] | None:
     return (second & 0x7F, timestamp, packet[start:end]) if end >= start else None
 
 
-class RtpLeg(asyncio.DatagramProtocol):
+class RtpLeg(UdpEndpoint):
     """One call's RTP socket; made by :meth:`open`, closed by :meth:`close`."""
 
     def __init__(self, offer: Offer, on_hangup: Callable[[], None]) -> None:
+        super().__init__()
         self.offer = offer
         self.remote = (offer.address, offer.port)
         self.on_hangup = on_hangup  # the SIP side: send BYE
-        self.transport: asyncio.DatagramTransport | None = None
         self._latched = False
         self._ssrc = secrets.randbits(32)
         self._seq = secrets.randbits(16)
@@ -80,15 +81,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         _, leg = await loop.create_datagram_endpoint(lambda: cls(offer, on_hangup), local_addr=(host, 0))
         return leg
 
-    @property
-    def port(self) -> int:
-        assert self.transport is not None
-        return self.transport.get_extra_info("sockname")[1]
-
     # ---- the socket ---------------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if self._end is not None:
             return

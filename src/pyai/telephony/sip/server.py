@@ -31,6 +31,7 @@ from pyai.telephony.sip.message import (
 )
 from pyai.telephony.sip.rtp import RtpLeg
 from pyai.telephony.sip.sdp import Offer, SdpError, answer, parse_offer
+from pyai.telephony.sip.udp import UdpEndpoint
 
 log = logging.getLogger("pyai.telephony.sip")
 T1, T2 = 0.5, 4.0  # RFC 3261 §17.1.1.1 retransmission timers
@@ -75,20 +76,12 @@ class IncomingCall:
 OnCall = Callable[[IncomingCall], Awaitable[None]]
 
 
-class SipServer(asyncio.DatagramProtocol):
+class SipServer(UdpEndpoint):
     def __init__(self, host: str, advertised: str, on_call: OnCall) -> None:
+        super().__init__()
         self.host, self.advertised, self.on_call = host, advertised, on_call
-        self.transport: asyncio.DatagramTransport | None = None
         self.dialogs: dict[str, Dialog] = {}
         self.tasks: set[asyncio.Task] = set()
-
-    @property
-    def port(self) -> int:
-        assert self.transport is not None
-        return self.transport.get_extra_info("sockname")[1]
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
