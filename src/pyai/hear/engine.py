@@ -5,6 +5,7 @@ incremental pocketsphinx workers that give streams their eager partials."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,8 @@ async def in_stt_thread(services, fn: Callable[..., T], *args: Any, **kwargs: An
     filled it, and the turn model and speech synthesis, which need a thread for milliseconds,
     queued behind them."""
     waiters = services.singleton("stt_waiters", lambda: ThreadPoolExecutor(STT_WAITERS, thread_name_prefix="stt"))
-    return await asyncio.get_running_loop().run_in_executor(waiters, functools.partial(fn, *args, **kwargs))
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)  # log ids, trace: as to_thread
+    return await asyncio.get_running_loop().run_in_executor(waiters, call)
 
 
 def decode_gate(services) -> DecodeGate:  # noqa: ANN001
