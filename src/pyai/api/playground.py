@@ -139,7 +139,7 @@ async def _admit(request: Request) -> Principal:
     """The usual gate (scope, rate limit, the key's origin allow-list) for the server's key; a key the
     gate refuses is the operator's mistake, not the visitor's, so it is a 503 that says so."""
     try:
-        return await gateway_of(request).admit(request, "omni:session")
+        return await gateway_of(request).admit(request, ("omni:session",))
     except ApiError as e:
         if e.status not in (401, 403):
             raise

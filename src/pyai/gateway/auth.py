@@ -189,15 +189,14 @@ class Gateway:
         self,
         p: Principal,
         conn: HTTPConnection,
-        scope: str | tuple[str, ...] | None,
+        required: tuple[str, ...],
         *,
         allow_suspended: bool = False,
         session_token: bool = False,
     ) -> None:
         """Org status, origin allow-list and scope: 403s in the contract's wording. A session token
         is refused unless ``session_token`` (the operation takes one), and its upgrade must come
-        from one of its origins. Any one of several ``scope`` values admits."""
-        required = (scope,) if isinstance(scope, str) else scope or ()
+        from one of its origins. Any one of the ``required`` scopes admits (none: any active key)."""
         if p.is_session_token and not session_token:
             raise ApiError(
                 403,
@@ -224,7 +223,7 @@ class Gateway:
     async def admit(
         self,
         conn: HTTPConnection,
-        scope: str | tuple[str, ...] | None,
+        required: tuple[str, ...],
         *,
         billable: bool = False,
         allow_suspended: bool = False,
@@ -234,7 +233,7 @@ class Gateway:
         token, _ = credential_from(conn)
         p = await self.resolve(token)
         ORG_ID.set(p.org_id)  # the request's log lines say whose it is, refused or not (logging_setup)
-        self.check(p, conn, scope, allow_suspended=allow_suspended, session_token=session_token)
+        self.check(p, conn, required, allow_suspended=allow_suspended, session_token=session_token)
         try:
             await self.rate.hit(p.key_id)
         except LimitsUnavailable:
