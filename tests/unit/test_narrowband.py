@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from pyai.audio.decode import decode_audio
-from pyai.audio.g711 import g711_decode, ulaw_encode
+from pyai.audio.g711 import g711_decode
 from pyai.audio.resample import resample
 from pyai.engines.stt import narrowband
+from tests import corpus
 from tests.speech_samples import ARCTIC
 
 RATE = 16000
@@ -18,9 +19,8 @@ def wideband() -> np.ndarray:
 
 
 def telephone(x: np.ndarray) -> np.ndarray:
-    """16 kHz → 8 kHz G.711 µ-law → 16 kHz, as the server hears a call."""
-    pcm = np.clip(np.round(resample(x, RATE, 8000) * 32767), -32768, 32767).astype("<i2")
-    return resample(g711_decode(ulaw_encode(pcm), "g711_ulaw").astype(np.float32), 8000, RATE)
+    """16 kHz → 8 kHz G.711 µ-law (as the corpus makes telephone audio) → 16 kHz, as the server hears a call."""
+    return resample(g711_decode(corpus.telephone(x), "g711_ulaw"), 8000, RATE)
 
 
 def test_telephone_audio_is_narrowband_and_wideband_is_not() -> None:

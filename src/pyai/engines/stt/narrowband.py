@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-RATE = 16000
+from pyai.engines.stt.base import RATE
+
 #: High band over low band (power) under which audio counts as telephone-band.
 NARROWBAND_DB = -80.0
 #: faster-whisper's VAD speech threshold for narrowband audio (its default, for wideband, is 0.5).
