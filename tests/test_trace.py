@@ -77,8 +77,15 @@ def test_configs_and_rule_packs(api: httpx.Client) -> None:
     assert default.headers["etag"] == f'"{body["etag"]}"'
     missing = api.put("/v1/trace/config", json={"enabled": True, "rule_packs": {"nope": {"enabled": True}}})
     assert missing.status_code == 400 and missing.json()["param"] == "rule_packs.nope"
+    assert missing.json()["error"]["code"] == "unknown_rule_pack"
     bad_mode = api.put("/v1/trace/config", json={"guardrails": {"mode": "shout"}})
     assert bad_mode.status_code == 400 and bad_mode.json()["param"] == "guardrails.mode"
+    # a phrase with nothing to match is a bad value of that field, not an unknown rule pack
+    no_words = api.put("/v1/trace/config", json={"guardrails": {"blocked_phrases": ["fine", "..."]}})
+    assert no_words.status_code == 400 and no_words.json()["param"] == "guardrails.blocked_phrases[1]"
+    assert no_words.json()["error"]["code"] == "invalid_request", no_words.text
+    bad_pack_id = api.put("/v1/trace/config", json={"rule_packs": {"Not A Pack!": {"enabled": True}}})
+    assert bad_pack_id.status_code == 400 and bad_pack_id.json()["error"]["code"] == "invalid_request", bad_pack_id.text
     assert api.put("/v1/trace/config", json={"agent_id": "agent_nobody", "config": {}}).status_code == 404
 
     packs = api.get("/v1/trace/rule-packs").json()["data"]

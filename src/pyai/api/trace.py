@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from pyai.api.bodies import json_body, validated
 from pyai.api.contract_docs import documented
 from pyai.gateway.auth import caller
-from pyai.gateway.errors import ProblemError, not_found
+from pyai.gateway.errors import ProblemError, bad_request, not_found
 from pyai.gateway.principal import Principal
 from pyai.store.ids import now_ms
 from pyai.store.omni_models import Agent
@@ -66,9 +66,15 @@ async def put_config(request: Request, p: Principal = caller()) -> JSONResponse:
 
 
 async def check_packs(s, org_id: str, config: dict) -> None:  # noqa: ANN001
-    """Every pack a config enables must exist (at the pinned version, when one is): a 400 naming it."""
+    """The config's values must be usable (a phrase with words to match, a pack id that can be one:
+    a 400 ``invalid_request`` naming the field; the contract's shape was checked before), and every
+    pack it enables must exist, at the pinned version when one is (a 400 ``unknown_rule_pack``)."""
     try:
-        select_packs(parse_config(config), await packs_store.available_packs(s, org_id))
+        parsed = parse_config(config)
+    except SpecError as e:
+        raise bad_request(str(e), param=e.path) from None
+    try:
+        select_packs(parsed, await packs_store.available_packs(s, org_id))
     except SpecError as e:
         raise ProblemError(400, "unknown_rule_pack", str(e), title="Invalid request", param=e.path) from None
 
