@@ -172,19 +172,38 @@ async def staggered_calls(calls: int, one: Callable[[], Awaitable[dict[str, list
     return merged
 
 
+def engine_work(c: httpx.Client) -> list[str]:
+    """What the server's engines did in the run, from its /metrics: per engine, how many decodes or
+    sentences and their total and mean time (where a call's CPU goes)."""
+    sums: dict[tuple[str, str], dict[str, float]] = {}
+    for line in c.get("/metrics").text.splitlines():
+        for family in ("pyai_stt_decode_seconds", "pyai_tts_synthesis_seconds"):
+            for part in ("count", "sum"):
+                if line.startswith(f"{family}_{part}{{"):
+                    engine = line.split('engine="', 1)[1].split('"', 1)[0]
+                    sums.setdefault((family, engine), {})[part] = float(line.rsplit(" ", 1)[1])
+    return [
+        f"{family.removeprefix('pyai_').removesuffix('_seconds')} {engine}: {v['count']:.0f} in {v['sum']:.1f} s "
+        f"(mean {v['sum'] / max(v['count'], 1) * 1000:.0f} ms)"
+        for (family, engine), v in sorted(sums.items())
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--calls", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        srv = Server(Path(tmp), {"PYAI_RATE_LIMIT_RPS": "1000", "PYAI_RATE_LIMIT_BURST": "1000"}).start()
+        env = {"PYAI_RATE_LIMIT_RPS": "1000", "PYAI_RATE_LIMIT_BURST": "1000", "PYAI_METRICS_OPEN": "1"}
+        srv = Server(Path(tmp), env).start()
         try:
             key = srv.create_key(scopes="omni:session,hear:*,voice:*")["api_key"]
             c = httpx.Client(base_url=srv.url, headers=srv.headers(key), timeout=60)
             kb = c.post("/v1/knowledge-bases", json={"name": "FAQ"}).json()["id"]
             c.post(f"/v1/knowledge-bases/{kb}/documents", files={"file": ("faq.md", FAQ.encode())})
             results = asyncio.run(staggered_calls(args.calls, lambda: one_call(srv, key, kb, args.turns)))
+            work = engine_work(c)
         finally:
             srv.stop()
     print(f"# {date.today()}, {platform.machine()}, embedded brain, default voice, {args.calls} call(s) at once, ")
@@ -195,6 +214,8 @@ def main() -> None:
             print(f"| {name} | {len(values)} | {pct(values, 50) * 1000:.0f} | {pct(values, 95) * 1000:.0f} |")
     if results["voice_to_voice"]:
         print(f"\nvoice-to-voice mean {statistics.fmean(results['voice_to_voice']) * 1000:.0f} ms")
+    print("\nEngine work in the run (includes the greeting, barge-ins and look-aheads):")
+    print("\n".join(f"- {line}" for line in work))
 
 
 if __name__ == "__main__":
