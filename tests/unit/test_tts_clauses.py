@@ -10,7 +10,9 @@ from pyai.engines.tts.clauses import MAX_LEAD, lead_clause
 @pytest.mark.parametrize(
     ("sentence", "lead"),
     [
-        ("Can I have your account number, please?", None),  # short: made whole
+        ("Can I have your account number, please?", None),  # short, its pause too late: made whole
+        ("Would you like me to transfer you?", None),  # short, no pause: made whole
+        ("Thank you for calling, your order has shipped.", "Thank you for calling,"),  # short: cut at its pause
         ("I'm sorry, I didn't catch that, could you say it again for me?", "I'm sorry,"),
         ("Please hold while I transfer you to a specialist now.", "Please hold"),
         (

@@ -2,16 +2,19 @@
 
 A VITS voice's first audio waits for its first inference, whose cost grows with the text; a short
 lead clause (made first, the rest made while it plays) keeps the first audio early. The cut goes
-where a speaker would pause anyway: at the first comma, semicolon, colon or dash, else before a
-conjunction; a sentence with neither is cut only when long, after a few words. Short sentences
-stay whole, since every cut costs a little prosody.
+where a speaker would pause anyway: at the first comma, semicolon, colon or dash, in any sentence
+(the voice pauses there whether or not it is cut); else, in a longer sentence, before a
+conjunction; a long sentence with neither is cut after a few words. A short sentence without a
+pause mark stays whole, since a cut where the voice would not pause costs a little prosody.
 """
 
 from __future__ import annotations
 
 import re
 
-#: Sentences up to this many words are made whole.
+#: Sentences up to this many words are cut only at a pause mark. Piper's first audio for "Thank
+#: you for calling, your order has shipped." made whole: 176 ms p50 on a 2 vCPU AVX2 VM; cut at its
+#: comma: 103 ms, and Whisper heard the same words (docs/benchmarks.md, "Speak").
 SHORT_WORDS = 8
 #: The lead clause has at least this many words (a one-word lead sounds clipped) ...
 MIN_LEAD = 2
@@ -33,20 +36,27 @@ _NUMBER_WORDS = frozenset(
 def lead_clause(sentence: str) -> list[str]:
     """``[lead, rest]`` (both non-empty) or ``[sentence]`` when there is no good early cut."""
     words = sentence.split()
-    if len(words) <= SHORT_WORDS:
-        return [sentence]
-    cut = _cut(words)
+    cut = _pause_cut(words) if len(words) <= SHORT_WORDS else _cut(words)
     if cut is None:
         return [sentence]
     return [" ".join(words[:cut]), " ".join(words[cut:])]
 
 
+def _window(words: list[str]) -> range:
+    """The lead clause's possible lengths: it and the rest have at least ``MIN_LEAD`` words."""
+    return range(MIN_LEAD, min(MAX_LEAD, len(words) - MIN_LEAD) + 1)
+
+
+def _pause_cut(words: list[str]) -> int | None:
+    """After the first punctuation that marks a pause, or None."""
+    return next((n for n in _window(words) if _PAUSE.search(words[n - 1])), None)
+
+
 def _cut(words: list[str]) -> int | None:
-    """How many words go in the lead clause, or None."""
-    window = range(MIN_LEAD, min(MAX_LEAD, len(words) - MIN_LEAD) + 1)
-    for n in window:  # after punctuation that marks a pause
-        if _PAUSE.search(words[n - 1]):
-            return n
+    """How many words go in the lead clause of a longer sentence, or None."""
+    if (n := _pause_cut(words)) is not None:
+        return n
+    window = _window(words)
     for n in window:  # before a conjunction
         if words[n].lower() in _CONJUNCTIONS:
             return n
