@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.contract import assert_error
 from tests.omni_client import Session, call, run
 from tests.receiver import recording_handler, serving
 from tests.salesforce_double import SalesforceDouble
@@ -84,7 +85,8 @@ def test_configs_validate_and_keep_secrets(api: httpx.Client, salesforce: Salesf
         "default_pack_id": "sales_outbound",
         "updated_at": None,
     }
-    assert api.get("/v1/recap/calls").status_code == 402
+    body = assert_error(api.get("/v1/recap/calls"), 402, "insufficient_quota")
+    assert "PUT /v1/recap/config" in body["error"]["message"]
     bad = api.put("/v1/recap/config", json={"default_pack_id": "nope"})
     assert bad.status_code == 400 and bad.json()["param"] == "default_pack_id"
     unsafe = api.put("/v1/recap/config", json={"webhook_url": "http://169.254.169.254/latest"})

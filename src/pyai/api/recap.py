@@ -1,6 +1,7 @@
 """``/v1/recap/*``: post-call recaps. Config and CRM config (scope ``recap:configure``), the
-recap records of calls (scope ``recap:read``; ``402 recap_not_enabled`` until the org turns
-Recap on, as the contract's "Recap add-on enabled" asks). docs/recap.md describes the records,
+recap records of calls (scope ``recap:read``; ``402 insufficient_quota`` until the org turns
+Recap on, as the contract's "Recap add-on enabled" asks: an add-on is part of the plan, and the
+contract's error codes are a closed list, so the message says what to do). docs/recap.md describes the records,
 the webhook and the Salesforce writer.
 """
 
@@ -45,7 +46,11 @@ def recap_view(row: RecapCallRow) -> dict[str, Any]:
 async def _enabled(s: Any, org_id: str) -> RecapConfigRow:
     row = await org_config.load(s, org_id)
     if not row.enabled:
-        raise ApiError(402, "recap_not_enabled", "Recap is not enabled for this organization: PUT /v1/recap/config.")
+        raise ApiError(
+            402,
+            "insufficient_quota",
+            "Recap is not enabled for this organization: turn it on with PUT /v1/recap/config.",
+        )
     return row
 
 
