@@ -32,6 +32,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -176,12 +177,12 @@ def engine_work(c: httpx.Client) -> list[str]:
     """What the server's engines did in the run, from its /metrics: per engine, how many decodes or
     sentences and their total and mean time (where a call's CPU goes)."""
     sums: dict[tuple[str, str], dict[str, float]] = {}
-    for line in c.get("/metrics").text.splitlines():
-        for family in ("pyai_stt_decode_seconds", "pyai_tts_synthesis_seconds"):
-            for part in ("count", "sum"):
-                if line.startswith(f"{family}_{part}{{"):
-                    engine = line.split('engine="', 1)[1].split('"', 1)[0]
-                    sums.setdefault((family, engine), {})[part] = float(line.rsplit(" ", 1)[1])
+    for family in text_string_to_metric_families(c.get("/metrics").text):
+        if family.name in ("pyai_stt_decode_seconds", "pyai_tts_synthesis_seconds"):
+            for sample in family.samples:
+                part = sample.name.removeprefix(family.name + "_")
+                if part in ("count", "sum"):
+                    sums.setdefault((family.name, sample.labels["engine"]), {})[part] = sample.value
     return [
         f"{family.removeprefix('pyai_').removesuffix('_seconds')} {engine}: {v['count']:.0f} in {v['sum']:.1f} s "
         f"(mean {v['sum'] / max(v['count'], 1) * 1000:.0f} ms)"

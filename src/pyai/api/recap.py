@@ -1,8 +1,8 @@
 """``/v1/recap/*``: post-call recaps. Config and CRM config (scope ``recap:configure``), the
 recap records of calls (scope ``recap:read``; ``402 insufficient_quota`` until the org turns
 Recap on, as the contract's "Recap add-on enabled" asks: an add-on is part of the plan, and the
-contract's error codes are a closed list, so the message says what to do). docs/recap.md describes the records,
-the webhook and the Salesforce writer.
+contract's error codes are a closed list, so the message says what to do). docs/recap.md
+describes the records, the webhook and the Salesforce writer.
 """
 
 from __future__ import annotations
