@@ -7,7 +7,11 @@ independent listener: no voice was tuned on these sentences) transcribes them; W
 Whisper's English normaliser on both sides (tests/corpus.py), against what the voice was asked
 to say once normalised for speech (text/spoken.py), so the ASR's formatting is not an error.
 
-Starts its own server. Usage: ``.venv/bin/python bench/speak.py [--voices]``.
+Lead clause (``--clauses``): short sentences with an early pause mark, on two Piper and two HTS
+voices, made lead clause first as the server does and made whole (the cut switched off,
+in-process), heard by the same Whisper: what the early first audio costs in intelligibility.
+
+Starts its own server. Usage: ``.venv/bin/python bench/speak.py [--voices] [--clauses]``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ from tests.corpus import normalise  # noqa: E402
 from tests.server import Server  # noqa: E402
 
 from pyai.audio.decode import decode_audio  # noqa: E402
+from pyai.audio.resample import resample  # noqa: E402
+from pyai.engines.stt.whisper_engine import WhisperSTT  # noqa: E402
+from pyai.engines.stt.whisper_models import resolve  # noqa: E402
+from pyai.engines.tts import whole_utterance  # noqa: E402
+from pyai.engines.tts.base import NATIVE_RATE  # noqa: E402
+from pyai.engines.tts.registry import get_tts  # noqa: E402
 from pyai.engines.voice.analysis import analyse_voice  # noqa: E402
+from pyai.speak.catalog import get_stock  # noqa: E402
 from pyai.text.spoken import to_spoken  # noqa: E402
 from pyai.text.wer import word_errors  # noqa: E402
 
@@ -50,6 +61,21 @@ CALL_SENTENCES = [
     "The 3rd payment was 12.5% higher than the 1st one.",
 ]
 NORMALISATION = range(2, len(CALL_SENTENCES))
+#: Short sentences (≤ 8 words) with an early pause mark: the ones ``engines/tts/clauses.py`` cuts
+#: only since the short-sentence rule.
+CLAUSE_SENTENCES = [
+    "Of course, I can do that.",
+    "Thank you for calling, your order has shipped.",
+    "Yes, your card is active now.",
+    "No problem, I will wait here.",
+    "Good morning, how are you today?",
+    "Sorry, that line is busy right now.",
+    "Right now, the store is closed.",
+    "One moment, let me check that.",
+    "Great, your payment went through.",
+    "Okay, your refund is on its way.",
+]
+CLAUSE_VOICES = ("stock_james_en_us", "stock_owen_en_us", "stock_emma_en_us", "stock_olivia_en_us")
 PARAGRAPH = (
     "Thank you for calling the support line. Your order number is being checked right now. "
     "The package left our warehouse this morning. It should arrive within two business days."
@@ -159,12 +185,43 @@ def voice_table(client: httpx.Client) -> None:
     )
 
 
+def clause_table() -> None:
+    """Errors per voice with the lead clause made first and with the sentence made whole."""
+    stt = WhisperSTT(resolve(None))
+    refs = [normalise(to_spoken(t)) for t in CLAUSE_SENTENCES]
+    served = whole_utterance.lead_clause
+    words = sum(map(len, refs))
+    print(f"\n## Lead clause first vs whole: {len(CLAUSE_SENTENCES)} short sentences → Whisper tiny.en")
+    print(f"| voice | errors / {words} words, lead clause first | made whole |\n| --- | --- | --- |")
+    totals = [0, 0]
+    for voice in CLAUSE_VOICES:
+        spec = get_stock(voice).spec
+        row = []
+        for i, split in enumerate((served, lambda sentence: [sentence])):
+            whole_utterance.lead_clause = split
+            try:
+                errors = 0
+                for text, ref in zip(CLAUSE_SENTENCES, refs, strict=True):
+                    audio = np.concatenate(list(get_tts().synthesize(text, spec, seed=1)))
+                    errors += word_errors(ref, heard_words(stt.transcribe(resample(audio, NATIVE_RATE, 16000)).text))
+            finally:
+                whole_utterance.lead_clause = served
+            totals[i] += errors
+            row.append(errors)
+        print(f"| {voice} | {row[0]} | {row[1]} |")
+    print(f"| all | {totals[0]} / {words * len(CLAUSE_VOICES)} | {totals[1]} / {words * len(CLAUSE_VOICES)} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--voices", action="store_true", help="also measure every stock voice")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--skip-latency", action="store_true", help="only the voices table")
+    parser.add_argument("--clauses", action="store_true", help="only the lead-clause intelligibility table")
     args = parser.parse_args()
+    if args.clauses:
+        clause_table()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         srv = Server(Path(tmp), {"PYAI_RATE_LIMIT_RPS": "1000", "PYAI_RATE_LIMIT_BURST": "1000"}).start()
         try:

@@ -7,9 +7,10 @@ The streaming ``final`` cannot arrive sooner after the end of speech than one de
 - where the time goes: the encoder of the fixed 30 s window, beam 1 vs 5, word timestamps, VAD;
 - CTranslate2 compute types and threads;
 - corpus WER when the encoder is given a shorter window than Whisper's 30 s (``--windows``),
-  on a spread of the human-speech corpus (tests/corpus.py).
+  and with a narrower beam (``--beams``), on a spread of the human-speech corpus (tests/corpus.py).
 
-Usage: ``bench/whisper_cost.py [--windows 30,15,10,fit] [--per-source 40]``
+Usage: ``bench/whisper_cost.py [--windows 30,15,10,fit] [--beams 5,1] [--per-source 40]``
+(``--per-source 0``: every recording).
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def compute_types(x: np.ndarray) -> None:
 def windows(stt: WhisperSTT, kinds: list[str], per_source: int) -> None:
     """Corpus WER with the encoder's window padded to less than 30 s (faster-whisper always pads to
     30 s: its ``pad_or_trim`` is replaced for the measurement)."""
-    utts = [u for u in corpus.corpus(per_source=per_source) if u.seconds < 29]
+    utts = [u for u in corpus.corpus(per_source=per_source or None) if u.seconds < 29]
 
     def padder(kind: str):  # noqa: ANN202
         def pad(array: np.ndarray, length: int = 3000, *, axis: int = -1) -> np.ndarray:
@@ -136,10 +137,32 @@ def windows(stt: WhisperSTT, kinds: list[str], per_source: int) -> None:
         fwt.pad_or_trim = original
 
 
+def beams(sizes: list[int], per_source: int) -> None:
+    """Corpus WER and decode time per beam size, the server's other settings unchanged: whether
+    greedy search buys back enough of a decode to be worth its errors."""
+    utts = corpus.corpus(per_source=per_source or None)
+    print(f"\n### Corpus WER by beam size ({len(utts)} recordings, 16 kHz, the server's other settings)\n")
+    print("| beam | WER | errors / words | decode p50 / mean s |\n| --- | --- | --- | --- |")
+    for size in sizes:
+        stt = WhisperSTT(resolve(None), beam_size=size)
+        stt.transcribe(utts[0].samples)  # load
+        total, walls = corpus.Score(0, 0), []
+        for u in utts:
+            start = time.perf_counter()
+            text = stt.transcribe(u.samples).text
+            walls.append(time.perf_counter() - start)
+            total = total + corpus.score(u, text)
+        print(
+            f"| {size} | {total.wer:.1%} | {total.errors} / {total.words} "
+            f"| {np.median(walls):.2f} / {np.mean(walls):.2f} |"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--windows", default="30,15,10,fit", help="encoder windows to score (empty: skip)")
-    ap.add_argument("--per-source", type=int, default=40, help="recordings per corpus source for the window WER")
+    ap.add_argument("--beams", default="", help="beam sizes to score on the corpus, e.g. 5,1 (empty: skip)")
+    ap.add_argument("--per-source", type=int, default=40, help="recordings per corpus source for the WER tables")
     args = ap.parse_args()
     print(f"# {date.today()}, {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}\n")
     stt = WhisperSTT(resolve(None))
@@ -149,6 +172,8 @@ def main() -> None:
     compute_types(speech[: 4 * 16000])
     if args.windows:
         windows(stt, args.windows.split(","), args.per_source)
+    if args.beams:
+        beams([int(b) for b in args.beams.split(",")], args.per_source)
 
 
 if __name__ == "__main__":
