@@ -25,9 +25,9 @@ from pyai.engines.stt.base import Transcript, group_segments
 from pyai.engines.stt.pocketsphinx_engine import clean_word, decoded_words, describe_pocketsphinx
 from pyai.engines.worker_process import exit_with_parent
 
-#: Active HMMs per frame for the partials' decoders (pocketsphinx's default: 30,000). Measured on
-#: 393 corpus recordings decoded in 100 ms chunks: CPU per second of audio 0.114 → 0.085, and
-#: the last hypothesis's WER 31.3% → 31.8%; 1,000 cut deeper (0.068) but lost words (37.5%).
+#: Active HMMs per frame for the partials' decoders (pocketsphinx's default: 30,000). Measured by
+#: bench/partials_cost.py (136 corpus recordings in 100 ms chunks): CPU per second of audio 0.117
+#: → 0.085, the last hypothesis's WER 31.3% → 31.8%; 1,000 cut deeper (0.070) but lost words (37.5%).
 MAX_HMM_PER_FRAME = 3000
 #: Idle decoders kept per worker for the next sessions.
 IDLE_DECODERS = 4
