@@ -20,9 +20,11 @@ bench: setup
 	.venv/bin/python bench/gateway.py
 	.venv/bin/python bench/hear.py
 	.venv/bin/python bench/stt_engines.py
-	.venv/bin/python bench/whisper_cost.py
+	.venv/bin/python bench/whisper_cost.py --beams 5,1
 	.venv/bin/python bench/whisper_packing.py
+	.venv/bin/python bench/partials_cost.py
 	.venv/bin/python bench/speak.py --voices
+	.venv/bin/python bench/speak.py --clauses
 	.venv/bin/python bench/voices.py
 	.venv/bin/python bench/vad_turn.py
 	.venv/bin/python bench/omni.py
