@@ -24,9 +24,14 @@ def _nullable_to_json_schema(node: Any) -> Any:
 
 
 def schema(name: str) -> dict:
-    spec = seed_spec()
-    components = _nullable_to_json_schema(copy.deepcopy(spec["components"]))
-    return {**components["schemas"][name], "components": components}
+    return contract_schema(seed_spec()["components"]["schemas"][name])
+
+
+def contract_schema(node: dict) -> dict:
+    """Any schema of the contract (a component's, or one declared inline on an operation) as JSON
+    Schema whose ``$ref``s resolve against the contract's components."""
+    components = _nullable_to_json_schema(copy.deepcopy(seed_spec()["components"]))
+    return {**_nullable_to_json_schema(node), "components": components}
 
 
 def validate(instance: Any, name: str) -> None:

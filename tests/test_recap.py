@@ -83,8 +83,8 @@ def test_configs_validate_and_keep_secrets(api: httpx.Client, salesforce: Salesf
         "enabled": False,
         "webhook_url": None,
         "default_pack_id": "sales_outbound",
-        "updated_at": None,
-    }
+    }  # never saved: no updated_at (the contract types it as an integer)
+    assert api.get("/v1/recap/crm-config").json() == {"object": "recap.crm_config"}
     body = assert_error(api.get("/v1/recap/calls"), 402, "insufficient_quota")
     assert "PUT /v1/recap/config" in body["error"]["message"]
     bad = api.put("/v1/recap/config", json={"default_pack_id": "nope"})

@@ -63,13 +63,16 @@ async def load(s: Any, org_id: str) -> RecapConfigRow:
 
 
 def config_view(row: RecapConfigRow) -> dict[str, Any]:
-    return {
+    """The contract's ``RecapConfig``; a config never saved has no ``updated_at`` (non-null there)."""
+    view = {
         "object": "recap.config",
         "enabled": row.enabled,
         "webhook_url": row.webhook_url,
         "default_pack_id": row.default_pack_id,
-        "updated_at": row.updated_at,
     }
+    if row.updated_at is not None:
+        view["updated_at"] = row.updated_at
+    return view
 
 
 async def apply_config(services: Any, row: RecapConfigRow, body: RecapConfigIn, known_pack: Any) -> None:
@@ -100,12 +103,18 @@ def _mask(value: str | None) -> str | None:
 def crm_view(row: RecapConfigRow) -> dict[str, Any]:
     sf = (row.crm or {}).get("salesforce")
     view = None
-    if sf is not None:
-        view = {k: v for k, v in sf.items() if not k.startswith("sealed_")}
-        view["client_id"] = _mask(sf.get("client_id"))
-        for name in _SECRETS:
-            view[name] = REDACTED if sf.get(f"sealed_{name}") else None
-    return {"object": "recap.crm_config", "salesforce": view, "updated_at": row.crm_updated_at}
+    if sf is not None:  # fields never set are left out (the contract types them as non-null)
+        view = {k: v for k, v in sf.items() if not k.startswith("sealed_") and v is not None}
+        if sf.get("client_id"):
+            view["client_id"] = _mask(sf["client_id"])
+        view |= {name: REDACTED for name in _SECRETS if sf.get(f"sealed_{name}")}
+    # Nothing configured: no ``salesforce`` and no ``updated_at`` (the contract types both as non-null).
+    out: dict[str, Any] = {"object": "recap.crm_config"}
+    if view is not None:
+        out["salesforce"] = view
+    if row.crm_updated_at is not None:
+        out["updated_at"] = row.crm_updated_at
+    return out
 
 
 async def apply_crm(services: Any, row: RecapConfigRow, body: CrmConfigIn) -> None:

@@ -76,17 +76,21 @@ SAFE_DEFAULT = normalised(TraceConfigIn())
 
 
 def view(agent_id: str | None, config: dict[str, Any], updated_at: int | None, source: str) -> dict[str, Any]:
-    """The contract's ``TraceConfig`` (``source`` is an extension: agent, org_default or default)."""
-    return {
+    """The contract's ``TraceConfig`` (``source`` is an extension: agent, org_default or default).
+    A config never saved has no ``updated_at``, and the org default's body no ``agent_id``: the
+    contract types both as non-null, so they are left out rather than sent as null."""
+    out = {
         "object": "trace.config",
         "agent_id": agent_id,
         "enabled": config["enabled"],
         "mode": config["guardrails"]["mode"],
         "etag": etag_of(config),
-        "updated_at": updated_at,
         "source": source,
-        "config": {"agent_id": agent_id, **config},
+        "config": {**({"agent_id": agent_id} if agent_id else {}), **config},
     }
+    if updated_at is not None:
+        out["updated_at"] = updated_at
+    return out
 
 
 async def effective(s: Any, org_id: str, agent_id: str | None) -> tuple[dict[str, Any], int | None, str]:

@@ -27,8 +27,7 @@ def _builtin_view(pack: Pack, *, with_spec: bool) -> dict[str, Any]:
         "legal_status": pack.legal_status,
         "etag": pack.etag,
         "status": "active",
-        "created_at": None,
-    }
+    }  # no created_at: a built-in pack ships with the server, it was never created
     if with_spec:
         view["spec"] = builtin_specs()[pack.pack_id]
     return view
