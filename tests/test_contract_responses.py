@@ -1,7 +1,8 @@
 """Successful answers match the contract's declared response schema, read from the contract itself,
 so a client generated from it can parse them: every GET without a path parameter, on a new
 organization (configs never saved, nothing created) and on one with an agent, a tool, a rule pack
-and saved Trace, Recap and CRM configs; and the GETs by id of what was created.
+and saved Trace, Recap and CRM configs; the GETs by id of what was created; and the answers to
+the POSTs and PUTs that made them.
 
 The first run found a null ``updated_at`` on never-saved configs, a null ``created_at`` on
 built-in rule packs, and a null ``salesforce`` and ``config.agent_id``, all typed non-null there.
@@ -24,11 +25,12 @@ SPEC = seed_spec()
 PLAIN_GETS = [path for path, ops in SPEC["paths"].items() if "get" in ops and "{" not in path]
 
 
-def problems(resp: httpx.Response, path: str) -> list[str]:
-    """What in a 2xx JSON answer breaks the schema the contract declares for it (for ``path``'s GET)."""
-    declared = SPEC["paths"][path]["get"]["responses"].get(str(resp.status_code), {}).get("content", {})
+def problems(resp: httpx.Response, path: str, method: str = "get") -> list[str]:
+    """What in a 2xx JSON answer breaks the schema the contract declares for it."""
+    declared = SPEC["paths"][path][method]["responses"].get(str(resp.status_code), {}).get("content", {})
     schema = declared.get(resp.headers["content-type"].split(";")[0], {}).get("schema")
-    assert schema is not None, f"GET {path}: {resp.status_code} {resp.headers['content-type']} is not in the contract"
+    what = f"{method.upper()} {path}: {resp.status_code} {resp.headers['content-type']}"
+    assert schema is not None, f"{what} is not in the contract"
     validator = jsonschema.Draft202012Validator(contract_schema(schema))
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(resp.json())]
 
@@ -94,13 +96,20 @@ def test_an_organization_with_data_reads_as_the_contract_says(fresh: httpx.Clien
     )
     assert [r.status_code for r in (agent, tool, pack)] == [201, 201, 201], [agent.text, tool.text, pack.text]
     agent_id = agent.json()["agent_id"]
-    saved = [
-        c.put("/v1/trace/config", json={"enabled": True, "rule_packs": {"house_style": {"enabled": True}}}),
-        c.put("/v1/trace/config", json={"agent_id": agent_id, "config": {"enabled": True}}),
-        c.put("/v1/recap/config", json={"enabled": True}),
-        c.put("/v1/recap/crm-config", json={"salesforce": {"object": "Opportunity", "create_activity": True}}),
+    puts = [
+        ("/v1/trace/config", {"enabled": True, "rule_packs": {"house_style": {"enabled": True}}}),
+        ("/v1/trace/config", {"agent_id": agent_id, "config": {"enabled": True}}),
+        ("/v1/recap/config", {"enabled": True}),
+        ("/v1/recap/crm-config", {"salesforce": {"object": "Opportunity", "create_activity": True}}),
     ]
-    assert all(r.status_code == 200 for r in saved), [r.text for r in saved]
+    written = [("put", path, c.put(path, json=body)) for path, body in puts] + [
+        ("post", "/v1/agents", agent),
+        ("post", "/v1/tools", tool),
+        ("post", "/v1/trace/rule-packs", pack),
+    ]
+    assert all(resp.status_code < 300 for _, _, resp in written), [resp.text for _, _, resp in written]
+    checked = [(f"{method.upper()} {path}", problems(resp, path, method)) for method, path, resp in written]
+    assert [(what, bad) for what, bad in checked if bad] == []
 
     urls = {p: p for p in PLAIN_GETS}
     by_id = {
