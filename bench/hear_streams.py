@@ -39,7 +39,14 @@ def pct(values: list[float], q: float) -> float:
 
 
 def speech_span_ms(samples: np.ndarray) -> tuple[int, int]:
-    """(onset, end) of the speech in ms: the first and last 10 ms frame within 30 dB of the loudest."""
+    """(onset, end) of the speech in ms: the first and last 10 ms frame within 30 dB of the loudest.
+
+    Energy alone cannot tell a weak fricative from hiss: where a recording's hiss is within 30 dB
+    of its peak (one CMU and two LibriVox recordings of the latency set), the onset is its first
+    sample, 0.15-0.3 s early, which makes the first partial look later, never sooner. A noise-floor
+    rule (15 dB above it) fixed those but also put "five"'s /f/ 90 ms late and cut a final /s/, so
+    it was not adopted.
+    """
     frames = samples[: len(samples) // 160 * 160].reshape(-1, 160)
     level = 20 * np.log10(np.sqrt((frames**2).mean(axis=1)) + 1e-9)
     active = np.flatnonzero(level > level.max() - 30)
@@ -65,8 +72,15 @@ class Session:
     close: str = "none"  # the close frame received, or what the client sent when none came
 
     def sent_at(self, ms: int) -> float:
+        """When the chunk holding the audio just before ``ms`` was sent (for an end of speech: the
+        chunk with its last sample)."""
         i = bisect.bisect_left(self.sent, (ms, float("-inf")))
         return self.sent[min(i, len(self.sent) - 1)][1]
+
+    def sent_from(self, ms: int) -> float:
+        """When the chunk holding the audio at ``ms`` was sent (for an onset: the chunk with its first
+        sample, the next one when ``ms`` is a chunk's boundary)."""
+        return self.sent_at(ms + 1)
 
     def prompt_of(self, ms: int) -> int | None:
         """Index of the prompt whose stretch of the timeline holds ``ms``."""
@@ -109,7 +123,7 @@ class Session:
             if k in first_partial:
                 t_ms, recv = first_partial[k]
                 out["first_partial_audio_ms"].append(t_ms - p.onset_ms)
-                out["first_partial_wall_ms"].append((recv - self.sent_at(p.onset_ms)) * 1000)
+                out["first_partial_wall_ms"].append((recv - self.sent_from(p.onset_ms)) * 1000)
             frames = last.get(k, {})
             for kind in ("speech_final", "final"):
                 if kind in frames:
