@@ -62,6 +62,18 @@ def test_recording_places_audio_at_its_wall_clock_position(tmp_path: Path) -> No
     assert not list(tmp_path.joinpath("tmp").iterdir())
 
 
+def test_a_caller_turn_is_timed_when_the_conversation_made_it_not_when_it_was_sent() -> None:
+    """Caller audio is placed in the recording as it arrives; an event that waited behind other
+    traffic to be sent must not move the caller's turn off that audio."""
+    rec = CallRecorder(None, "org_x", session_label=None, agent_id=None, rate=RATE, started=time.monotonic() - 5.0)
+    rec.on_event({"type": "caller.speech_started", "utterance_id": "u1"}, made_ms=2000)
+    rec.on_event({"type": "caller.final", "utterance_id": "u1", "text": "Pay my bill."}, made_ms=3500)
+    rec.on_event({"type": "caller.final", "utterance_id": "typed", "text": "Hello?"})  # sent at once: now
+    turns, _ = rec._snapshot()
+    assert [(t["start_ms"], t["end_ms"]) for t in turns[:1]] == [(2000, 3500)]
+    assert turns[1]["start_ms"] == turns[1]["end_ms"] >= 5000
+
+
 def test_events_become_turns_as_heard() -> None:
     rec = CallRecorder(None, "org_x", session_label="l", agent_id=None, rate=RATE, started=time.monotonic())
     for event in [

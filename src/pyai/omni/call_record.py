@@ -181,12 +181,19 @@ class CallRecorder:
             event["call_id"] = self.call_id
             event["duration_ms"] = self.ended_ms
 
-    def on_event(self, event: dict) -> None:
-        """A server event that was sent."""
+    def clock_ms(self) -> int:
+        """The session's clock (ms since it opened): the recording's timeline."""
+        return self._ms()
+
+    def on_event(self, event: dict, made_ms: int | None = None) -> None:
+        """A server event that was sent. ``made_ms``: when the conversation made it (the clock before
+        the event waited its turn to be sent): the caller's speech is timed from then, so a send
+        held up behind other traffic does not move the caller's turn off their audio in the
+        recording (their audio is placed as it arrives)."""
         if self._finished:
             return
         try:
-            self._on_event(event)
+            self._on_event(event, self._ms() if made_ms is None else made_ms)
         except Exception:
             log.exception("call %s: event %r not recorded", self.call_id, event.get("type"))
 
@@ -257,16 +264,16 @@ class CallRecorder:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
 
-    def _on_event(self, event: dict) -> None:
+    def _on_event(self, event: dict, made: int) -> None:
         kind, now = event.get("type"), self._ms()
         if kind == "caller.speech_started":
-            self._caller_started[event.get("utterance_id")] = now
+            self._caller_started[event.get("utterance_id")] = made
         elif kind == "caller.final":
-            start = self._caller_started.pop(event.get("utterance_id"), now)
+            start = self._caller_started.pop(event.get("utterance_id"), made)
             text = str(event.get("text") or "").strip()
             if text:
                 self._add_turn(
-                    {"speaker": "caller", "text": text, "start_ms": start, "end_ms": now, "interrupted": False}
+                    {"speaker": "caller", "text": text, "start_ms": start, "end_ms": made, "interrupted": False}
                 )
         elif kind == "agent.text":
             self._agent_turn(event.get("turn_id"))["sentences"].append(str(event.get("text") or ""))

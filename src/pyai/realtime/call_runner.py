@@ -161,6 +161,7 @@ class CallRunner:
         if not out.events and not out.work:  # most pacer ticks
             return
         self.turn_spans.observe(out)
+        made = self.recorder.clock_ms() if self.recorder is not None else None
         async with self.emit_lock:
             for event in out.events:
                 if self.recorder is not None:
@@ -168,7 +169,7 @@ class CallRunner:
                 await self.send_event(event)
                 self.turn_latency.on_event(event)  # pyai_omni_turn_latency_seconds
                 if self.recorder is not None:
-                    self.recorder.on_event(event)
+                    self.recorder.on_event(event, made)
         assert self.tasks is not None and self.listening is not None
         for work in out.work:
             if isinstance(work, Think):
