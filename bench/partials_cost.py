@@ -27,26 +27,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests import corpus  # noqa: E402
 
-from pyai.engines.stt.pocketsphinx_engine import clean_word  # noqa: E402
-from pyai.engines.stt.pocketsphinx_partials import PartialWorkers  # noqa: E402
+from pyai.audio.pcm import float_to_pcm16  # noqa: E402
+from pyai.engines.stt.pocketsphinx_partials import PartialWorkers, hypothesis_text  # noqa: E402
 
 CHUNK = 3200  # 100 ms of s16le at 16 kHz, as a stream's partials are decoded
 
 
 def decode(decoder: Decoder, utt: corpus.Utterance) -> tuple[str, float, int | None]:
     """The last hypothesis, the CPU seconds it took, and the audio ms the first words needed."""
-    pcm = (np.clip(utt.samples, -1, 1) * 32767).astype("<i2").tobytes()
+    pcm = float_to_pcm16(utt.samples).tobytes()
     start, first = time.process_time(), None
     decoder.start_utt()
     for i in range(0, len(pcm), CHUNK):
         decoder.process_raw(pcm[i : i + CHUNK])
-        hyp = decoder.hyp()
-        if first is None and hyp and hyp.hypstr.strip():
+        if first is None and hypothesis_text(decoder):
             first = (i + CHUNK) // 32
     decoder.end_utt()
-    hyp = decoder.hyp()
-    text = " ".join(clean_word(w) for w in hyp.hypstr.split()) if hyp else ""
-    return text, time.process_time() - start, first
+    return hypothesis_text(decoder), time.process_time() - start, first
 
 
 def main() -> None:

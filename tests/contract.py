@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 import httpx
@@ -30,8 +31,13 @@ def schema(name: str) -> dict:
 def contract_schema(node: dict) -> dict:
     """Any schema of the contract (a component's, or one declared inline on an operation) as JSON
     Schema whose ``$ref``s resolve against the contract's components."""
-    components = _nullable_to_json_schema(copy.deepcopy(seed_spec()["components"]))
-    return {**_nullable_to_json_schema(node), "components": components}
+    return {**_nullable_to_json_schema(node), "components": _components()}
+
+
+@functools.cache
+def _components() -> dict:
+    """The contract's components as JSON Schema, converted once (validators only read them)."""
+    return _nullable_to_json_schema(copy.deepcopy(seed_spec()["components"]))
 
 
 def validate(instance: Any, name: str) -> None:

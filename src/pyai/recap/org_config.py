@@ -101,17 +101,13 @@ def _mask(value: str | None) -> str | None:
 
 
 def crm_view(row: RecapConfigRow) -> dict[str, Any]:
-    sf = (row.crm or {}).get("salesforce")
-    view = None
-    if sf is not None:  # fields never set are left out (the contract types them as non-null)
+    # What was never set is left out, not sent as null: the contract types these as non-null.
+    out: dict[str, Any] = {"object": "recap.crm_config"}
+    if (sf := (row.crm or {}).get("salesforce")) is not None:
         view = {k: v for k, v in sf.items() if not k.startswith("sealed_") and v is not None}
         if sf.get("client_id"):
             view["client_id"] = _mask(sf["client_id"])
-        view |= {name: REDACTED for name in _SECRETS if sf.get(f"sealed_{name}")}
-    # Nothing configured: no ``salesforce`` and no ``updated_at`` (the contract types both as non-null).
-    out: dict[str, Any] = {"object": "recap.crm_config"}
-    if view is not None:
-        out["salesforce"] = view
+        out["salesforce"] = view | {name: REDACTED for name in _SECRETS if sf.get(f"sealed_{name}")}
     if row.crm_updated_at is not None:
         out["updated_at"] = row.crm_updated_at
     return out

@@ -61,6 +61,11 @@ def _accept(sid: int, pcm: bytes) -> str:
         decoder.start_utt()
         _in_utt.add(sid)
     decoder.process_raw(pcm)
+    return hypothesis_text(decoder)
+
+
+def hypothesis_text(decoder: Decoder) -> str:
+    """The decoder's current best hypothesis as words ("word(2)", an alternate pronunciation, read as "word")."""
     hyp = decoder.hyp()
     return " ".join(clean_word(w) for w in hyp.hypstr.split()) if hyp else ""
 
