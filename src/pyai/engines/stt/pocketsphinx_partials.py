@@ -26,8 +26,9 @@ from pyai.engines.stt.pocketsphinx_engine import clean_word, decoded_words, desc
 from pyai.engines.worker_process import exit_with_parent
 
 #: Active HMMs per frame for the partials' decoders (pocketsphinx's default: 30,000). Measured by
-#: bench/partials_cost.py (136 corpus recordings in 100 ms chunks): CPU per second of audio 0.117
-#: → 0.085, the last hypothesis's WER 31.3% → 31.8%; 1,000 cut deeper (0.070) but lost words (37.5%).
+#: bench/partials_cost.py (136 corpus recordings in 100 ms chunks, three runs): CPU per second of
+#: audio 14-48% lower (0.117 → 0.085 in the first run), the last hypothesis's WER 31.3% → 31.8%;
+#: 1,000 cut deeper (~0.07) but lost words (37.5%).
 MAX_HMM_PER_FRAME = 3000
 #: Idle decoders kept per worker for the next sessions.
 IDLE_DECODERS = 4
