@@ -11,9 +11,13 @@ speech is flite's voice at real-time pace (20 ms frames).
 
 Times count from the caller's speech itself (its first and last sample above -40 dBFS in the
 clip), not from the clip's edges. ``--calls N`` holds N calls at once (staggered by a second) to
-see how many one machine sustains with the latencies held.
+see how many one machine sustains with the latencies held. By default the caller barges into every
+answer (the densest load: two utterances and two answers a turn); ``--barge-every K`` barges into
+every K-th answer and lets the others play out, followed by a second of quiet, as a caller who
+listens does. The run also prints the CPU the server and its worker processes used while the calls
+were on, per call: what bounds how many calls two cores hold.
 
-Usage: ``.venv/bin/python bench/omni.py [--turns 10] [--calls 1]``
+Usage: ``.venv/bin/python bench/omni.py [--turns 10] [--calls 1] [--barge-every 1]``
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
 import sys
@@ -93,7 +98,33 @@ def pct(values: list[float], q: float) -> float:
     return data[min(len(data) - 1, int(q / 100 * len(data)))]
 
 
-async def one_call(srv: Server, key: str, kb: str, turns: int) -> dict[str, list[float]]:
+def tree_cpu_seconds(pid: int) -> tuple[float, float] | None:
+    """CPU seconds (user + system) used so far by process ``pid`` itself and by its live
+    descendants (the partials' worker processes), read from /proc; None where there is no /proc."""
+    try:
+        stats = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
+    except OSError:
+        return None
+    if pid not in stats:
+        return None
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, (ppid, _) in stats.items() if ppid == parent and p not in tree]
+        tree.update(children)
+        frontier += children
+    tick = os.sysconf("SC_CLK_TCK")
+    return stats[pid][1] / tick, sum(stats[p][1] for p in tree - {pid}) / tick
+
+
+async def one_call(srv: Server, key: str, kb: str, turns: int, barge_every: int = 1) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {
         "greeting": [],
         "voice_to_voice": [],
@@ -142,6 +173,12 @@ async def one_call(srv: Server, key: str, kb: str, turns: int) -> dict[str, list
             text = next(e for e in events[mark:] if e["type"] == "agent.text")
             out["  speech end → caller.final"].append(final["at"] - spoken_end)
             out["  speech end → agent.text"].append(text["at"] - spoken_end)
+            if (i + 1) % barge_every:  # listen to the whole answer, then a second of quiet
+                await wait_for("agent.audio_end", mark)
+                for _ in range(50):
+                    await ws.send(silence)
+                    await asyncio.sleep(0.02)
+                continue
             # barge in half a second into the answer
             await asyncio.sleep(0.5)
             mark = len(events)
@@ -194,6 +231,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--calls", type=int, default=1)
+    parser.add_argument("--barge-every", type=int, default=1, help="barge into every K-th answer")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {"PYAI_RATE_LIMIT_RPS": "1000", "PYAI_RATE_LIMIT_BURST": "1000", "PYAI_METRICS_OPEN": "1"}
@@ -203,18 +241,30 @@ def main() -> None:
             c = httpx.Client(base_url=srv.url, headers=srv.headers(key), timeout=60)
             kb = c.post("/v1/knowledge-bases", json={"name": "FAQ"}).json()["id"]
             c.post(f"/v1/knowledge-bases/{kb}/documents", files={"file": ("faq.md", FAQ.encode())})
-            results = asyncio.run(staggered_calls(args.calls, lambda: one_call(srv, key, kb, args.turns)))
+            cpu_before, wall_before = tree_cpu_seconds(srv.proc.pid), time.monotonic()
+            results = asyncio.run(
+                staggered_calls(args.calls, lambda: one_call(srv, key, kb, args.turns, args.barge_every))
+            )
+            cpu_after, wall = tree_cpu_seconds(srv.proc.pid), time.monotonic() - wall_before
             work = engine_work(c)
         finally:
             srv.stop()
     print(f"# {date.today()}, {platform.machine()}, embedded brain, default voice, {args.calls} call(s) at once, ")
-    print(f"{args.turns} turns each\n")
+    print(f"{args.turns} turns each, barging into every {args.barge_every} answer(s)\n")
     print("| measure | n | p50 ms | p95 ms |\n| --- | ---: | ---: | ---: |")
     for name, values in results.items():
         if values:
             print(f"| {name} | {len(values)} | {pct(values, 50) * 1000:.0f} | {pct(values, 95) * 1000:.0f} |")
     if results["voice_to_voice"]:
         print(f"\nvoice-to-voice mean {statistics.fmean(results['voice_to_voice']) * 1000:.0f} ms")
+    if cpu_before is not None and cpu_after is not None:
+        server, workers = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+        cores = (server + workers) / wall
+        print(
+            f"\nServer CPU while the calls were on: {server + workers:.1f} s in {wall:.0f} s = {cores:.2f} cores, "
+            f"{cores / args.calls:.2f} a call ({os.cpu_count()} cores here); the server process {server:.1f} s "
+            f"(Whisper, speech synthesis, VAD, turn model, the event loop), the partials' workers {workers:.1f} s"
+        )
     print("\nEngine work in the run (includes the greeting, barge-ins and look-aheads):")
     print("\n".join(f"- {line}" for line in work))
 
