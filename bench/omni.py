@@ -93,6 +93,16 @@ async def send_clip(ws, clip: bytes, marks: tuple[float, float]) -> tuple[float,
     return start, end or time.monotonic()
 
 
+SILENCE = silence_pcm16(0.02, RATE)
+
+
+async def send_silence(ws, frames: int) -> None:  # noqa: ANN001
+    """``frames`` 20 ms frames of silence at real-time pace, as a phone line carries a quiet caller."""
+    for _ in range(frames):
+        await ws.send(SILENCE)
+        await asyncio.sleep(0.02)
+
+
 def pct(values: list[float], q: float) -> float:
     data = sorted(values)
     return data[min(len(data) - 1, int(q / 100 * len(data)))]
@@ -164,10 +174,8 @@ async def one_call(srv: Server, key: str, kb: str, turns: int, barge_every: int 
             mark = len(events)
             first_audio = None
             _, spoken_end = await send_clip(ws, clips[i % len(clips)], spans[i % len(clips)])
-            silence = silence_pcm16(0.02, RATE)
             while first_audio is None:  # keep the line open with silence, as a phone does
-                await ws.send(silence)
-                await asyncio.sleep(0.02)
+                await send_silence(ws, 1)
             out["voice_to_voice"].append(first_audio - spoken_end)
             final = next(e for e in events[mark:] if e["type"] == "caller.final")
             text = next(e for e in events[mark:] if e["type"] == "agent.text")
@@ -175,9 +183,7 @@ async def one_call(srv: Server, key: str, kb: str, turns: int, barge_every: int 
             out["  speech end → agent.text"].append(text["at"] - spoken_end)
             if (i + 1) % barge_every:  # listen to the whole answer, then a second of quiet
                 await wait_for("agent.audio_end", mark)
-                for _ in range(50):
-                    await ws.send(silence)
-                    await asyncio.sleep(0.02)
+                await send_silence(ws, 50)
                 continue
             # barge in half a second into the answer
             await asyncio.sleep(0.5)
@@ -186,9 +192,7 @@ async def one_call(srv: Server, key: str, kb: str, turns: int, barge_every: int 
             interrupted = [e for e in events[mark:] if e["type"] == "interruption"]
             if interrupted and last_audio is not None:
                 out["barge_in"].append(max(0.0, last_audio - barge_start))
-            for _ in range(100):  # let the interrupted caller's turn settle
-                await ws.send(silence)
-                await asyncio.sleep(0.02)
+            await send_silence(ws, 100)  # let the interrupted caller's turn settle
             await wait_for("agent.audio_end", mark)
         await ws.send(json.dumps({"type": "end"}))
         await task
